@@ -1,0 +1,53 @@
+"""The ``specir`` command line.
+
+Each sub-command lives in the module that holds its idea; that module exposes
+``add_arguments(parser)`` and ``run(args) -> int``. This file only wires them together.
+"""
+
+import argparse
+import importlib
+import logging
+import sys
+
+__all__ = ["main"]
+
+# sub-command -> (module, one-line help)
+COMMANDS = {
+    "prepare": ("specir.spectra_cli", "resample spectrum files onto the model grid (Parquet)"),
+}
+
+
+def _build_parser():
+    from specir import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="specir",
+        description="Predict WISE W1–W4, AGN luminosity and q_PAH from optical spectra.",
+    )
+    parser.add_argument("--version", action="version", version=f"specir {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, helptext) in COMMANDS.items():
+        p = sub.add_parser(name, help=helptext, description=helptext)
+        p.set_defaults(_module=module)
+        importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``specir`` command line; returns the process exit status."""
+    args = _build_parser().parse_args(argv)
+    level = logging.WARNING if args.quiet else (logging.DEBUG if args.verbose else logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    from specir.errors import SpecIRInputError
+
+    try:
+        return importlib.import_module(args._module).run(args) or 0
+    except SpecIRInputError as exc:
+        logging.getLogger("specir").error("%s", exc)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
