@@ -22,6 +22,7 @@ _LAZY = {
     "read_sdss": "specir.sdss",
     "prepare_spectra": "specir.spectra",
     "PreparedSpectra": "specir.spectra",
+    "predict_ir": "specir.predict",
 }
 
 __all__ = [

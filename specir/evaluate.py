@@ -1,0 +1,436 @@
+"""``specir evaluate BUNDLE CATALOG --out DIR``: score a bundle against baselines.
+
+Metrics, per band, over detections (``wNsnr >= snr_detect``), in Vega magnitudes:
+
+- ``chi2_n`` = mean of (pred − obs)² / (σ_pred² + σ_obs²) (1 for calibrated errors);
+- ``coverage_68`` / ``coverage_95``: fraction with |pred − obs| ≤ 1 σ_tot / 1.96 σ_tot;
+- ``rms`` and ``nmad`` (1.4826 × median |r − median r|) of the residuals r = pred − obs, and of
+  pred − true where the catalog holds ``wN_flux_true``;
+- colour residuals W1−W2 and W2−W3 (rows detected in both bands);
+- log L_AGN (true AGN only) and q_PAH: rms, nmad, 68% coverage; AGN-presence accuracy.
+
+Baselines, trained in the same run on the bundle's training catalog (its training split):
+(a) ``train_mean``: the training mean and standard deviation of each band; (b) ``photometry``:
+the same heads fed only ugriz photometry (the catalog's ``modelmag_*`` columns, or synthetic
+magnitudes of the spectrum through speclite's SDSS curves when those are absent) plus z and the
+normalisation; (c) ``pca_rf``: a random forest on a 20-component PCA of the normalised spectra
+(plus z and log norm), σ from the spread of its trees.
+
+When CATALOG is the bundle's own training catalog, only its HEALPix test split is scored.
+"""
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from specir.bands import BAND_NAMES, mjy_to_mag
+
+__all__ = ["evaluate", "metrics_for_split", "score"]
+
+log = logging.getLogger(__name__)
+
+
+def _nmad(r):
+    r = r[np.isfinite(r)]
+    return float(1.4826 * np.median(np.abs(r - np.median(r)))) if len(r) else float("nan")
+
+
+def _rms(r):
+    r = r[np.isfinite(r)]
+    return float(np.sqrt(np.mean(r**2))) if len(r) else float("nan")
+
+
+def _gauss_stats(pred, sig, obs, obs_err=0.0):
+    ok = np.isfinite(pred) & np.isfinite(obs) & np.isfinite(sig)
+    if not ok.any():
+        return {"n": 0}
+    r = pred[ok] - obs[ok]
+    tot = np.sqrt(sig[ok] ** 2 + (obs_err[ok] if np.ndim(obs_err) else obs_err) ** 2)
+    chi = r / tot
+    return {
+        "n": int(ok.sum()),
+        "chi2_n": float(np.mean(chi**2)),
+        "coverage_68": float(np.mean(np.abs(chi) <= 1.0)),
+        "coverage_95": float(np.mean(np.abs(chi) <= 1.959964)),
+        "bias": float(np.median(r)),
+        "rms": _rms(r),
+        "nmad": _nmad(r),
+    }
+
+
+def score(pred, data, idx, *, snr_detect=2.0):
+    """Metrics of predictions ``pred`` (dict of numpy arrays) on rows ``idx`` of ``data``."""
+    from specir.train import targets_from
+
+    det, _ = targets_from(data, snr_detect=snr_detect)
+    det = det[idx]
+    mag, err = data["mag"][idx], data["mag_err"][idx]
+    mu, sig = pred["mag_mu"], pred["mag_sig"]
+    out = {"bands": {}, "colours": {}}
+    true_mag = mjy_to_mag(data["flux_true"][idx])
+    for i, b in enumerate(BAND_NAMES):
+        d = det[:, i]
+        m = _gauss_stats(mu[d, i], sig[d, i], mag[d, i], err[d, i])
+        t = np.isfinite(true_mag[:, i])
+        if t.any():
+            m["vs_true"] = {
+                "rms": _rms(mu[t, i] - true_mag[t, i]),
+                "nmad": _nmad(mu[t, i] - true_mag[t, i]),
+            }
+        out["bands"][b] = m
+    for i, j in ((0, 1), (1, 2)):
+        both = det[:, i] & det[:, j]
+        r = (mu[both, i] - mu[both, j]) - (mag[both, i] - mag[both, j])
+        out["colours"][f"{BAND_NAMES[i]}_{BAND_NAMES[j]}"] = {
+            "n": int(both.sum()),
+            "bias": float(np.median(r)) if len(r) else float("nan"),
+            "rms": _rms(r),
+            "nmad": _nmad(r),
+        }
+    if "lagn_mu" in pred:
+        agn = np.nan_to_num(data["agn_type_true"][idx]) > 0
+        truth = np.where(agn, data["log_lagn_true"][idx], np.nan)
+        out["log_lagn"] = _gauss_stats(pred["lagn_mu"], pred["lagn_sig"], truth)
+        known = np.isfinite(data["agn_type_true"][idx])
+        if known.any() and "p_agn" in pred:
+            out["agn_presence_accuracy"] = float(
+                np.mean((pred["p_agn"][known] >= 0.5) == agn[known])
+            )
+    if "qpah_mu" in pred:
+        out["q_pah"] = _gauss_stats(pred["qpah_mu"], pred["qpah_sig"], data["q_pah_true"][idx])
+    return out
+
+
+def _chis(pred, data, idx, snr_detect):
+    from specir.train import targets_from
+
+    det = targets_from(data, snr_detect=snr_detect)[0][idx]
+    r = (pred["mag_mu"] - data["mag"][idx]) / np.sqrt(
+        pred["mag_sig"] ** 2 + data["mag_err"][idx] ** 2
+    )
+    return [r[det[:, i], i] for i in range(4)]
+
+
+def network_predictions(model, data, idx, *, forward_inputs=None, batch=1024):
+    """Network outputs (numpy; σ instead of log σ) on rows ``idx``."""
+    import torch
+
+    model.eval()
+    device = next(model.parameters()).device
+    outs = []
+    with torch.inference_mode():
+        for s in range(0, len(idx), batch):
+            i = idx[s : s + batch]
+            if forward_inputs is None:
+                args = [data["flux"][i], data["valid"][i], data["z"][i], data["norm"][i]]
+            else:
+                args = [data[k][i] for k in forward_inputs]
+            o = model(
+                *(torch.as_tensor(np.asarray(a), dtype=torch.float32).to(device) for a in args)
+            )
+            outs.append({k: v.float().cpu().numpy().astype(np.float64) for k, v in o.items()})
+    o = {k: np.concatenate([x[k] for x in outs]) for k in outs[0]}
+    return {
+        "mag_mu": o["mag_mu"],
+        "mag_sig": np.exp(o["mag_logsig"]),
+        "lagn_mu": o["lagn_mu"],
+        "lagn_sig": np.exp(o["lagn_logsig"]),
+        "p_agn": 1 / (1 + np.exp(-o["agn_logit"])),
+        "qpah_mu": o["qpah_mu"],
+        "qpah_sig": np.exp(o["qpah_logsig"]),
+    }
+
+
+def metrics_for_split(model, data, idx, snr_detect=2.0):
+    """Metrics of a spectrum model on rows ``idx`` (used for the model card)."""
+    if len(idx) == 0:
+        return {"n": 0}
+    return {
+        "n": len(idx),
+        **score(network_predictions(model, data, idx), data, idx, snr_detect=snr_detect),
+    }
+
+
+# ---------------------------------------------------------------- baselines
+def synthetic_ugriz(data):
+    """ugriz AB magnitudes of the spectra through speclite's SDSS curves (edge-padded)."""
+    import astropy.units as u
+    import speclite.filters
+
+    from specir.grid import grid_wavelength
+
+    filt = speclite.filters.load_filters("sdss2010-*")
+    wave = grid_wavelength()
+    flux = data["flux"] * data["norm"][:, None] * 1e-17
+    flux, wave_p = filt.pad_spectrum(flux, wave, method="edge")
+    mags = filt.get_ab_magnitudes(flux * u.erg / (u.s * u.cm**2 * u.AA), wave_p * u.AA)
+    return np.stack([np.asarray(mags[n], float) for n in mags.colnames], axis=1)
+
+
+def _photometry_features(data):
+    ugriz = data["ugriz"]
+    if not np.isfinite(ugriz).all(axis=1).mean() > 0.5:
+        ugriz = synthetic_ugriz(data)
+    ugriz = np.where(np.isfinite(ugriz), ugriz, np.nanmedian(ugriz, axis=0))
+    return ugriz
+
+
+def _photometry_net(config):
+    import torch
+    from torch import nn
+
+    from specir.model import _MLP, SpecIRNet
+
+    class PhotometryNet(SpecIRNet):
+        """The same heads, fed an MLP summary of ugriz photometry instead of the spectrum."""
+
+        def __init__(self, cfg):
+            super().__init__(cfg)
+            self.conv = nn.Identity()
+            self.encoder_mlp = _MLP(5, cfg.mlp_hidden, cfg.latent_dim, 2, cfg.dropout)
+            self.register_buffer("phot_shift", torch.zeros(5))
+            self.register_buffer("phot_scale", torch.ones(5))
+
+        def forward(self, phot, z, norm):
+            latent = self.encoder_mlp((phot - self.phot_shift) / self.phot_scale)
+            return self.heads(latent, self.conditions(z, norm))
+
+    return PhotometryNet(config)
+
+
+def baseline_photometry(data_train, tr, va, data_eval, ev, cfg):
+    import torch
+
+    from specir.train import fit, standardise_from, targets_from
+
+    data_train = {**data_train, "phot": _photometry_features(data_train)}
+    data_eval = {**data_eval, "phot": _photometry_features(data_eval)}
+    torch.manual_seed(cfg.seed)
+    net = _photometry_net(cfg.model)
+    standardise_from(net, data_train, targets_from(data_train, snr_detect=cfg.snr_detect)[0], tr)
+    p = data_train["phot"][tr]
+    net.phot_shift.copy_(torch.as_tensor(p.mean(0), dtype=torch.float32))
+    net.phot_scale.copy_(torch.as_tensor(np.maximum(p.std(0), 1e-3), dtype=torch.float32))
+
+    def forward(model, b, device):
+        return model(b["phot"].to(device), b["z"].to(device), b["norm"].to(device))
+
+    fit(net, data_train, tr, va, cfg, forward=forward, desc="photometry baseline")
+    return network_predictions(net, data_eval, ev, forward_inputs=("phot", "z", "norm"))
+
+
+def baseline_pca_rf(data_train, tr, data_eval, ev, cfg, *, n_components=20):
+    from sklearn.decomposition import PCA
+    from sklearn.ensemble import RandomForestRegressor
+
+    from specir.train import targets_from
+
+    def spectra(d, i):
+        return np.where(d["valid"][i], d["flux"][i], 0.0)
+
+    pca = PCA(n_components=n_components, random_state=cfg.seed).fit(spectra(data_train, tr))
+
+    def features(d, i):
+        cond = np.stack([np.log1p(d["z"][i]), np.log10(np.clip(d["norm"][i], 1e-6, None))], 1)
+        return np.hstack([pca.transform(spectra(d, i)), cond])
+
+    xtr, xev = features(data_train, tr), features(data_eval, ev)
+    det = targets_from(data_train, snr_detect=cfg.snr_detect)[0][tr]
+    out = {k: np.full((len(ev), 4), np.nan) for k in ("mag_mu", "mag_sig")}
+
+    def forest(x, y):
+        rf = RandomForestRegressor(
+            n_estimators=100, min_samples_leaf=5, max_features=0.5, n_jobs=2, random_state=cfg.seed
+        ).fit(x, y)
+        trees = np.stack([t.predict(xev) for t in rf.estimators_])
+        return trees.mean(0), trees.std(0)
+
+    for i in range(4):
+        if det[:, i].sum() > 10:
+            out["mag_mu"][:, i], out["mag_sig"][:, i] = forest(
+                xtr[det[:, i]], data_train["mag"][tr][det[:, i], i]
+            )
+    for key, name in (("log_lagn_true", "lagn"), ("q_pah_true", "qpah")):
+        y = data_train[key][tr]
+        ok = np.isfinite(y)
+        if ok.sum() > 10:
+            out[f"{name}_mu"], out[f"{name}_sig"] = forest(xtr[ok], y[ok])
+    return out
+
+
+def baseline_mean(data_train, tr, ev, cfg):
+    from specir.train import targets_from
+
+    det = targets_from(data_train, snr_detect=cfg.snr_detect)[0][tr]
+    mags = np.where(det, data_train["mag"][tr], np.nan)
+    out = {
+        "mag_mu": np.tile(np.nanmean(mags, 0), (len(ev), 1)),
+        "mag_sig": np.tile(np.nanstd(mags, 0), (len(ev), 1)),
+    }
+    for key, name in (("log_lagn_true", "lagn"), ("q_pah_true", "qpah")):
+        y = data_train[key][tr]
+        if np.isfinite(y).any():
+            out[f"{name}_mu"] = np.full(len(ev), np.nanmean(y))
+            out[f"{name}_sig"] = np.full(len(ev), np.nanstd(y))
+    return out
+
+
+# ---------------------------------------------------------------- figures
+def _figures(out, preds, data, idx, snr_detect):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from specir.train import targets_from
+
+    det = targets_from(data, snr_detect=snr_detect)[0][idx]
+    model = preds["model"]
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4))
+    for i, ax in enumerate(axes):
+        d = det[:, i]
+        ax.scatter(data["mag"][idx][d, i], model["mag_mu"][d, i], s=2, alpha=0.4)
+        lo, hi = np.nanpercentile(data["mag"][idx][d, i], [0.5, 99.5]) if d.any() else (0, 1)
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+        ax.set(xlabel=f"observed {BAND_NAMES[i].upper()} [Vega mag]", ylabel="predicted [Vega mag]")
+    fig.tight_layout()
+    fig.savefig(out / "pred_vs_obs.png", dpi=100)
+    plt.close(fig)
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4))
+    x = np.linspace(-5, 5, 201)
+    for name, pred in preds.items():
+        for i, chi in enumerate(_chis(pred, data, idx, snr_detect)):
+            axes[i].hist(
+                np.clip(chi, -5, 5),
+                bins=50,
+                range=(-5, 5),
+                density=True,
+                histtype="step",
+                label=name,
+            )
+    for i, ax in enumerate(axes):
+        ax.plot(x, np.exp(-0.5 * x**2) / np.sqrt(2 * np.pi), "k--", lw=1, label="N(0,1)")
+        ax.set(xlabel=f"χ {BAND_NAMES[i].upper()}", yscale="log", ylim=(1e-4, 1))
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "chi_hist.png", dpi=100)
+    plt.close(fig)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    for ax, key, truth, label in (
+        (axes[0], "lagn_mu", "log_lagn_true", "log L_AGN [erg/s]"),
+        (axes[1], "qpah_mu", "q_pah_true", "q_PAH [%]"),
+    ):
+        t = data[truth][idx]
+        if key in model and np.isfinite(t).any():
+            ax.scatter(t, model[key], s=2, alpha=0.4)
+            lo, hi = np.nanmin(t), np.nanmax(t)
+            ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+        ax.set(xlabel=f"true {label}", ylabel=f"predicted {label}")
+    fig.tight_layout()
+    fig.savefig(out / "lagn_qpah.png", dpi=100)
+    plt.close(fig)
+
+
+def evaluate(
+    bundle,
+    catalog,
+    out_dir,
+    *,
+    train_catalog=None,
+    max_train_rows=20000,
+    max_eval_rows=0,
+    baseline_epochs=None,
+    progress=True,
+):
+    """Score ``bundle`` and the three baselines on ``catalog``; write JSON and PNGs to ``out_dir``.
+
+    Returns
+    -------
+    dict
+        The metrics written to ``out_dir/metrics.json``.
+    """
+    from specir.bundle import load_bundle
+    from specir.model import ModelConfig
+    from specir.train import ColumnMap, TrainConfig, read_catalog_arrays, split_labels
+
+    b = load_bundle(bundle, device="cpu")
+    c = dict(b.card["config"])
+    c["columns"], c["model"] = ColumnMap(**c["columns"]), ModelConfig(**c["model"])
+    cfg = TrainConfig(**c)
+    if baseline_epochs:
+        cfg = dataclasses.replace(cfg, epochs=int(baseline_epochs))
+    train_catalog = str(train_catalog or cfg.catalog)
+    data_eval = read_catalog_arrays(
+        catalog, cfg.columns, z_range=cfg.z_range, max_rows=max_eval_rows, progress=progress
+    )
+    ev = np.arange(len(data_eval["z"]))
+    same = Path(catalog).resolve() == Path(train_catalog).resolve()
+    if same:
+        labels = split_labels(
+            data_eval["hp29"], order=cfg.split_order, fractions=cfg.split_fractions, seed=cfg.seed
+        )
+        ev = np.flatnonzero(labels == 2)
+    data_train = read_catalog_arrays(
+        train_catalog, cfg.columns, z_range=cfg.z_range, max_rows=max_train_rows, progress=progress
+    )
+    labels = split_labels(
+        data_train["hp29"], order=cfg.split_order, fractions=cfg.split_fractions, seed=cfg.seed
+    )
+    tr, va = np.flatnonzero(labels == 0), np.flatnonzero(labels == 1)
+    preds = {"model": network_predictions(b.model, data_eval, ev)}
+    preds["train_mean"] = baseline_mean(data_train, tr, ev, cfg)
+    preds["photometry"] = baseline_photometry(data_train, tr, va, data_eval, ev, cfg)
+    preds["pca_rf"] = baseline_pca_rf(data_train, tr, data_eval, ev, cfg)
+    result = {
+        "bundle": str(b.path),
+        "bundle_sha256": b.card["sha256"],
+        "catalog": str(catalog),
+        "scored_rows": "HEALPix test split" if same else "all rows",
+        "n_eval": len(ev),
+        "baselines_trained_on": {"catalog": train_catalog, "n_train": len(tr), "n_val": len(va)},
+        "methods": {
+            k: score(p, data_eval, ev, snr_detect=cfg.snr_detect) for k, p in preds.items()
+        },
+    }
+    m = result["methods"]
+    result["nmad_ratio_vs_photometry"] = {
+        band: m["model"]["bands"][band].get("nmad", np.nan)
+        / m["photometry"]["bands"][band].get("nmad", np.nan)
+        for band in BAND_NAMES
+    }
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
+    _figures(out, preds, data_eval, ev, cfg.snr_detect)
+    return result
+
+
+def add_arguments(parser):
+    parser.add_argument("bundle", help="model bundle directory (or installed name)")
+    parser.add_argument("catalog", help="held-out HATS catalog (simulated with another seed)")
+    parser.add_argument("--out", required=True, help="output directory (JSON + PNG)")
+    parser.add_argument(
+        "--train-catalog",
+        default=None,
+        help="catalog the baselines train on (default: the bundle's)",
+    )
+    parser.add_argument("--max-train-rows", type=int, default=20000)
+    parser.add_argument("--max-eval-rows", type=int, default=0)
+    parser.add_argument("--baseline-epochs", type=int, default=None)
+
+
+def run(args):
+    evaluate(
+        args.bundle,
+        args.catalog,
+        args.out,
+        train_catalog=args.train_catalog,
+        max_train_rows=args.max_train_rows,
+        max_eval_rows=args.max_eval_rows,
+        baseline_epochs=args.baseline_epochs,
+    )
+    log.info("wrote %s/metrics.json and figures", args.out)
+    return 0
