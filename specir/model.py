@@ -62,7 +62,7 @@ class ModelConfig:
     --------
     >>> ModelConfig(latent_dim=8).latent_dim
     8
-    >>> ModelConfig(channels=(8, 15))
+    >>> ModelConfig(channels=(8, 16, 15))
     Traceback (most recent call last):
     ...
     specir.errors.SpecIRInputError: model.channels: last entry is odd (15). Fix: ...

@@ -253,6 +253,10 @@ def write_table(table, path):
             " 1-sigma" if "err" in name else ""
         )
     table.meta = {k: v for k, v in table.meta.items() if not isinstance(v, dict)}
+    if fmt == "votable":  # VOUnit has no "%": keep the numbers, say the unit in words
+        for name in ("q_pah", "q_pah_err"):
+            table[name] = np.asarray(table[name].value, dtype=float)
+            table[name].description = "PAH mass fraction in percent"
     if fmt == "fits":
         table.meta = {k.upper()[:8]: v for k, v in table.meta.items()}
     table.write(path, format=fmt, overwrite=True)

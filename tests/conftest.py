@@ -96,3 +96,44 @@ def fixture_catalog(tmp_path_factory):
     from fixture_survey import write_fixture_catalog
 
     return write_fixture_catalog(tmp_path_factory.mktemp("cat") / "fixture", n=360, seed=1)
+
+
+TINY_MODEL = dict(
+    channels=(8, 16), kernels=(9, 5), strides=(8, 4), mlp_hidden=32, latent_dim=6, dropout=0.1
+)
+
+
+def tiny_config(catalog, output, **kw):
+    """A training config small enough for tests (seconds on 2 cores)."""
+    from specir.model import ModelConfig
+    from specir.train import TrainConfig
+
+    base = dict(
+        catalog=str(catalog),
+        output=str(output),
+        epochs=4,
+        batch_size=32,
+        lr=3e-3,
+        model=ModelConfig(**TINY_MODEL),
+        split_order=2,
+        split_fractions=(0.6, 0.2, 0.2),
+        training_data={"description": "test fixture (mechanics check, not science)"},
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.fixture(scope="session")
+def fixture_arrays(fixture_catalog):
+    from specir.train import read_catalog_arrays
+
+    return read_catalog_arrays(fixture_catalog, progress=False)
+
+
+@pytest.fixture(scope="session")
+def trained_bundle(fixture_catalog, fixture_arrays, tmp_path_factory):
+    """A bundle trained for a few epochs on the mechanics fixture (never shipped)."""
+    from specir.train import train
+
+    out = tmp_path_factory.mktemp("bundle") / "tiny"
+    return train(tiny_config(fixture_catalog, out), progress=False, data=fixture_arrays)

@@ -1,0 +1,131 @@
+"""predict_prepared / predict_ir: columns, units, flags, batch-size invariance, writers.
+
+Uses a bundle trained for seconds on the mechanics fixture (not a science model). The real-SDSS
+checks run only when the lead's ``specir.sdss``/``specir.spectra`` are present.
+"""
+
+import os
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.table import Table
+from conftest import SPECTRA_STANDIN
+
+from specir.grid import Flags
+from specir.predict import OUTPUT_COLUMNS, predict_prepared, write_table
+
+
+@pytest.fixture(scope="module")
+def prepared(fixture_catalog):
+    """Ten fixture spectra prepared with prepare_grid_arrays; row 3 empty, row 4 at z=0.6."""
+    from fixture_survey import make_fixture_frame
+    from specir.spectra import prepare_grid_arrays
+
+    df = make_fixture_frame(10, seed=5)
+    flux, ivar = np.stack(df["flux"]), np.stack(df["ivar"])
+    z = df["z"].to_numpy().copy()
+    ivar[3] = 0
+    z[4] = 0.6
+    return prepare_grid_arrays(flux, ivar, z, mask=np.stack(df["mask"]))
+
+
+def test_columns_units_and_flags(prepared, trained_bundle):
+    t = predict_prepared(prepared, model=trained_bundle)
+    assert tuple(t.colnames) == OUTPUT_COLUMNS and len(t) == 10
+    assert t["w1_flux"].unit == u.mJy and t["w4_flux_err"].unit == u.mJy
+    assert t["w2_mag"].unit == u.mag and t["w2_w3"].unit == u.mag
+    assert t["log_lagn"].unit == u.dex(u.erg / u.s) and t["q_pah"].unit == u.percent
+    flags = np.asarray(t["flags"])
+    assert flags[3] & Flags.NO_DATA and np.isnan(t["w1_mag"][3].value)
+    assert flags[4] & Flags.Z_OUT_OF_RANGE
+    clean = np.ones(10, bool)
+    clean[3] = False
+    for name in ("w1_flux", "w3_mag", "w4_mag_err", "w2_w3", "q_pah", "q_pah_err"):
+        assert np.isfinite(t[name][clean].value).all(), name
+    # internal consistency of the derived columns
+    mag = np.stack([t[f"w{i}_mag"].value for i in range(1, 5)], 1)
+    assert np.allclose(t["w1_w2"].value, mag[:, 0] - mag[:, 1], equal_nan=True)
+    from specir.bands import mag_to_mjy
+
+    assert np.allclose(t["w3_flux"].value, mag_to_mjy(mag)[:, 2], equal_nan=True)
+    # log L_AGN is either NaN (no AGN predicted) or finite with a finite error
+    ll, le = t["log_lagn"].value, t["log_lagn_err"].value
+    assert np.array_equal(np.isnan(ll), np.isnan(le))
+
+
+def test_batch_size_does_not_change_results(prepared, trained_bundle):
+    ref = predict_prepared(prepared, model=trained_bundle, batch_size=1024)
+    for bs in (1, 3):
+        t = predict_prepared(prepared, model=trained_bundle, batch_size=bs)
+        for name in OUTPUT_COLUMNS:
+            np.testing.assert_allclose(
+                np.asarray(t[name].value if hasattr(t[name], "value") else t[name]),
+                np.asarray(ref[name].value if hasattr(ref[name], "value") else ref[name]),
+                rtol=1e-5,
+                atol=1e-6,
+                err_msg=name,
+            )
+
+
+def test_garbage_spectrum_is_flagged_out_of_distribution(prepared, trained_bundle):
+    import dataclasses
+
+    flux = np.array(prepared.flux[:2])
+    flux[1] = np.where(np.arange(flux.shape[1]) % 50 < 25, 40.0, -40.0)  # a square wave
+    p = dataclasses.replace(
+        prepared,
+        flux=flux,
+        ivar=prepared.ivar[:2],
+        z=prepared.z[:2],
+        norm=prepared.norm[:2],
+        coverage=prepared.coverage[:2],
+        flags=np.zeros(2, dtype=np.int64),
+    )
+    t = predict_prepared(p, model=trained_bundle)
+    assert not t["flags"][0] & Flags.OUT_OF_DISTRIBUTION
+    assert t["flags"][1] & Flags.OUT_OF_DISTRIBUTION
+
+
+@pytest.mark.parametrize("ext", [".ecsv", ".fits", ".parquet", ".vot"])
+def test_writers(prepared, trained_bundle, tmp_path, ext):
+    t = predict_prepared(prepared, model=trained_bundle)
+    path = write_table(t, tmp_path / f"pred{ext}")
+    back = Table.read(path)
+    assert set(OUTPUT_COLUMNS) <= set(back.colnames)
+    np.testing.assert_allclose(back["w3_mag"], t["w3_mag"].value, equal_nan=True)
+    np.testing.assert_allclose(back["log_lagn"], t["log_lagn"].value, equal_nan=True)
+
+
+def test_unknown_extension_is_refused(prepared, trained_bundle, tmp_path):
+    from specir.errors import SpecIRInputError
+
+    t = predict_prepared(prepared, model=trained_bundle)
+    with pytest.raises(SpecIRInputError, match="extension"):
+        write_table(t, tmp_path / "pred.txt")
+
+
+def _sdss_dir():
+    d = os.environ.get("SPECIR_TEST_DATA")
+    return Path(d) if d else Path(__file__).resolve().parents[1] / ".." / "shared/data/sdss"
+
+
+@pytest.mark.skipif(SPECTRA_STANDIN, reason="needs the lead's specir.spectra/specir.sdss")
+def test_predict_ir_on_real_sdss_files(trained_bundle):
+    import specir
+
+    files = sorted(_sdss_dir().glob("spec-*.fits"))
+    if not files:
+        pytest.skip(f"no SDSS test spectra in {_sdss_dir()}")
+    spectra = [specir.read_sdss(f) for f in files]
+    t = specir.predict_ir(spectra, model=trained_bundle)
+    assert len(t) == len(files)
+    ok = (np.asarray(t["flags"]) & Flags.NO_DATA) == 0
+    assert np.isfinite(t["w1_mag"][ok].value).all()
+    z = np.array([s.meta.get("z", s.meta.get("redshift", np.nan)) for s in spectra], float)
+    hi = np.nan_to_num(z) > 0.5
+    assert (np.asarray(t["flags"])[hi] & Flags.Z_OUT_OF_RANGE).all()
+    one = specir.predict_ir(spectra[0], model=trained_bundle)
+    assert len(one) == 1
+    np.testing.assert_allclose(one["w2_mag"].value, t["w2_mag"][:1].value, rtol=1e-5)
