@@ -201,7 +201,7 @@ def _photometry_net(config):
     return PhotometryNet(config)
 
 
-def baseline_photometry(data_train, tr, va, data_eval, ev, cfg):
+def baseline_photometry(data_train, tr, va, data_eval, ev, cfg, *, progress=True):
     import torch
 
     from specir.train import fit, standardise_from, targets_from
@@ -218,7 +218,9 @@ def baseline_photometry(data_train, tr, va, data_eval, ev, cfg):
     def forward(model, b, device):
         return model(b["phot"].to(device), b["z"].to(device), b["norm"].to(device))
 
-    fit(net, data_train, tr, va, cfg, forward=forward, desc="photometry baseline")
+    fit(
+        net, data_train, tr, va, cfg, forward=forward, desc="photometry baseline", progress=progress
+    )
     return network_predictions(net, data_eval, ev, forward_inputs=("phot", "z", "norm"))
 
 
@@ -382,7 +384,9 @@ def evaluate(
     tr, va = np.flatnonzero(labels == 0), np.flatnonzero(labels == 1)
     preds = {"model": network_predictions(b.model, data_eval, ev)}
     preds["train_mean"] = baseline_mean(data_train, tr, ev, cfg)
-    preds["photometry"] = baseline_photometry(data_train, tr, va, data_eval, ev, cfg)
+    preds["photometry"] = baseline_photometry(
+        data_train, tr, va, data_eval, ev, cfg, progress=progress
+    )
     preds["pca_rf"] = baseline_pca_rf(data_train, tr, data_eval, ev, cfg)
     result = {
         "bundle": str(b.path),
