@@ -216,6 +216,13 @@ def _main_catalog(path):
     return getattr(cat, "main_catalog", cat)
 
 
+def catalog_properties(path):
+    """The HATS catalog's properties (name, builder, creation date, provenance keys), as JSON."""
+    info = _main_catalog(path).catalog_info
+    props = info.model_dump(mode="json") if hasattr(info, "model_dump") else dict(vars(info))
+    return {k: v for k, v in props.items() if v is not None}
+
+
 def _list_column(table, name, npix):
     col = table.column(name).combine_chunks()
     values = col.flatten().to_numpy(zero_copy_only=False)
@@ -701,6 +708,7 @@ def train(config, *, stop_after=None, progress=True, data=None):
             ),
             **config.training_data,
             "catalog": str(config.catalog),
+            "catalog_properties": catalog_properties(config.catalog),
             "n_rows_read": len(data["z"]),
             "n_train": len(idx["train"]),
             "n_val": len(idx["val"]),
