@@ -12,9 +12,7 @@ import sys
 __all__ = ["main"]
 
 # sub-command -> (module, one-line help)
-COMMANDS = {
-    "prepare": ("specir.spectra_cli", "resample spectrum files onto the model grid (Parquet)"),
-}
+COMMANDS = {}
 
 
 def _build_parser():
