@@ -13,7 +13,6 @@ __all__ = ["main"]
 
 # sub-command -> (module, one-line help)
 COMMANDS = {
-    "prepare": ("specir.spectra_cli", "resample spectrum files onto the model grid (Parquet)"),
     "predict": ("specir.predict", "predict W1–W4, log L_AGN and q_PAH for spectrum files"),
     "train": ("specir.train", "train a model bundle from a HATS catalog (TOML config)"),
     "evaluate": ("specir.evaluate", "score a bundle and baselines on a held-out catalog"),

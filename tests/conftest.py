@@ -1,95 +1,60 @@
-"""Shared fixtures for the model tests.
+"""Shared fixtures for specir's tests."""
 
-If the lead's ``specir.spectra`` (``prepare_grid_arrays``/``prepare_spectra``) is not on this
-branch yet, a minimal stand-in that follows the documented interface is registered *inside the
-tests only*; once the real module exists it is used instead.
-"""
-
-import importlib
-import sys
-import types
-from dataclasses import dataclass
-
+import astropy.units as u
 import numpy as np
 import pytest
+from astropy.nddata import InverseVariance
+
+from specir.testing import sdss_data_dir
+
+SDSS_UNIT = u.Unit("1e-17 erg / (s cm2 Angstrom)")
 
 
-def _install_spectra_standin():
-    from specir.grid import NORM_WINDOW, Flags, grid_wavelength
-
-    @dataclass
-    class PreparedSpectra:
-        flux: np.ndarray
-        ivar: np.ndarray
-        z: np.ndarray
-        norm: np.ndarray
-        coverage: np.ndarray
-        flags: np.ndarray
-
-        def __len__(self):
-            return len(self.z)
-
-    def prepare_grid_arrays(
-        flux, ivar, z, *, mask=None, z_range=(0.01, 0.35), min_coverage=0.8, min_snr=1.0
-    ):
-        flux = np.array(flux, dtype=np.float32, ndmin=2)
-        ivar = np.array(ivar, dtype=np.float32, ndmin=2)
-        z = np.atleast_1d(np.asarray(z, dtype=np.float64))
-        flags = np.zeros(len(z), dtype=np.int64)
-        bad = ~np.isfinite(flux) | ~np.isfinite(ivar)
-        flags[bad.any(axis=1)] |= Flags.NONFINITE_MASKED
-        valid = ~bad & (ivar > 0)
-        if mask is not None:
-            valid &= ~np.asarray(mask, dtype=bool)
-        flux = np.where(valid, flux, 0).astype(np.float32)
-        ivar = np.where(valid, ivar, 0).astype(np.float32)
-        rest = grid_wavelength()[None, :] / (1 + z[:, None])
-        win = valid & (rest >= NORM_WINDOW[0]) & (rest <= NORM_WINDOW[1])
-        norm = np.array(
-            [np.median(f[w]) if w.any() else np.nan for f, w in zip(flux, win, strict=True)]
-        )
-        fallback = ~win.any(axis=1)
-        flags[fallback] |= Flags.NORM_FALLBACK
-        for i in np.flatnonzero(fallback & valid.any(axis=1)):
-            norm[i] = np.median(flux[i][valid[i]])
-        coverage = valid.mean(axis=1)
-        nodata = ~valid.any(axis=1) | ~(norm > 0)
-        flags[nodata] |= Flags.NO_DATA
-        flags[coverage < min_coverage] |= Flags.LOW_COVERAGE
-        flags[(z < z_range[0]) | (z > z_range[1])] |= Flags.Z_OUT_OF_RANGE
-        safe = np.where(norm > 0, norm, 1.0)
-        snr = np.array(
-            [
-                np.median(np.abs(f[v]) * np.sqrt(iv[v])) if v.any() else 0
-                for f, iv, v in zip(flux, ivar, valid, strict=False)
-            ]
-        )
-        flags[snr < min_snr] |= Flags.LOW_SNR
-        return PreparedSpectra(
-            (flux / safe[:, None]).astype(np.float32),
-            (ivar * safe[:, None] ** 2).astype(np.float32),
-            z,
-            np.where(nodata, np.nan, norm),
-            coverage,
-            flags,
-        )
-
-    mod = types.ModuleType("specir.spectra")
-    mod.__doc__ = "TEST STAND-IN for the lead's specir.spectra (documented interface only)."
-    mod.PreparedSpectra = PreparedSpectra
-    mod.prepare_grid_arrays = prepare_grid_arrays
-    sys.modules["specir.spectra"] = mod
-    return mod
+@pytest.fixture(scope="session")
+def sdss_dir():
+    """The real SDSS spectra in ../shared/data/sdss (skipped when absent)."""
+    d = sdss_data_dir()
+    if d is None:
+        pytest.skip("real SDSS spectra not found: set SPECIR_TEST_DATA or add ../shared/data/sdss")
+    return d
 
 
-try:
-    importlib.import_module("specir.spectra")
-    SPECTRA_STANDIN = False
-except ImportError:
-    _install_spectra_standin()
-    SPECTRA_STANDIN = True
+@pytest.fixture(scope="session")
+def sdss_files(sdss_dir):
+    return sorted(sdss_dir.glob("spec-*.fits"))
 
 
+def galaxy_like(n_pix=3850, loglam0=3.5800, seed=0, z=0.08):
+    """A synthetic SDSS-like spectrum: a red continuum, a 4000 Å break, emission lines, noise.
+
+    Returns wavelength (Å, vacuum), flux and ivar in 1e-17 erg/s/cm²/Å units.
+    """
+    rng = np.random.default_rng(seed)
+    wave = 10 ** (loglam0 + 1e-4 * np.arange(n_pix))
+    rest = wave / (1 + z)
+    cont = 20.0 * (rest / 5500.0) ** 0.5 * np.where(rest < 4000, 0.6, 1.0)
+    lines = sum(
+        a * np.exp(-0.5 * ((rest - c) / 2.5) ** 2)
+        for c, a in [(3727, 30), (4861, 20), (5007, 45), (6563, 80), (6584, 30)]
+    )
+    sigma = 0.5 + 0.02 * cont
+    flux = cont + lines + rng.normal(0, sigma)
+    return wave, flux, 1.0 / sigma**2
+
+
+def make_spectrum(seed=0, z=0.08, **kw):
+    from specutils import Spectrum
+
+    wave, flux, ivar = galaxy_like(seed=seed, z=z, **kw)
+    return Spectrum(
+        flux=flux * SDSS_UNIT,
+        spectral_axis=wave * u.AA,
+        uncertainty=InverseVariance(ivar, unit=SDSS_UNIT**-2),
+        redshift=z,
+    )
+
+
+# ---- model tests: a tiny HATS fixture catalog (a MECHANICS check, not science) ----
 @pytest.fixture(scope="session")
 def fixture_catalog(tmp_path_factory):
     """A tiny HATS catalog written with lsdb (mechanics fixture, not science)."""

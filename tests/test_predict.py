@@ -4,14 +4,10 @@ Uses a bundle trained for seconds on the mechanics fixture (not a science model)
 checks run only when the lead's ``specir.sdss``/``specir.spectra`` are present.
 """
 
-import os
-from pathlib import Path
-
 import astropy.units as u
 import numpy as np
 import pytest
 from astropy.table import Table
-from conftest import SPECTRA_STANDIN
 
 from specir.grid import Flags
 from specir.predict import OUTPUT_COLUMNS, predict_prepared, write_table
@@ -21,6 +17,7 @@ from specir.predict import OUTPUT_COLUMNS, predict_prepared, write_table
 def prepared(fixture_catalog):
     """Ten fixture spectra prepared with prepare_grid_arrays; row 3 empty, row 4 at z=0.6."""
     from fixture_survey import make_fixture_frame
+
     from specir.spectra import prepare_grid_arrays
 
     df = make_fixture_frame(10, seed=5)
@@ -106,24 +103,16 @@ def test_unknown_extension_is_refused(prepared, trained_bundle, tmp_path):
         write_table(t, tmp_path / "pred.txt")
 
 
-def _sdss_dir():
-    d = os.environ.get("SPECIR_TEST_DATA")
-    return Path(d) if d else Path(__file__).resolve().parents[1] / ".." / "shared/data/sdss"
-
-
-@pytest.mark.skipif(SPECTRA_STANDIN, reason="needs the lead's specir.spectra/specir.sdss")
-def test_predict_ir_on_real_sdss_files(trained_bundle):
+def test_predict_ir_on_real_sdss_files(trained_bundle, sdss_files):
     import specir
 
-    files = sorted(_sdss_dir().glob("spec-*.fits"))
-    if not files:
-        pytest.skip(f"no SDSS test spectra in {_sdss_dir()}")
+    files = sdss_files
     spectra = [specir.read_sdss(f) for f in files]
     t = specir.predict_ir(spectra, model=trained_bundle)
     assert len(t) == len(files)
     ok = (np.asarray(t["flags"]) & Flags.NO_DATA) == 0
     assert np.isfinite(t["w1_mag"][ok].value).all()
-    z = np.array([s.meta.get("z", s.meta.get("redshift", np.nan)) for s in spectra], float)
+    z = np.array([s.redshift.value for s in spectra], float)
     hi = np.nan_to_num(z) > 0.5
     assert (np.asarray(t["flags"])[hi] & Flags.Z_OUT_OF_RANGE).all()
     one = specir.predict_ir(spectra[0], model=trained_bundle)
