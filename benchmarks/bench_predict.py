@@ -7,14 +7,12 @@ float32 matrix-multiply peak.
 
 Usage::
 
-    PYTHONPATH=. python benchmarks/bench_predict.py --threads 2 \
-        --out benchmarks/results/predict.json
+    PYTHONPATH=. python benchmarks/bench_predict.py --threads 2
 """
 
 import argparse
-import json
 import os
-import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,32 +21,8 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-
-def machine():
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = None
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = round(kb / 1024**2, 1)
-    except (OSError, ValueError, IndexError):
-        pass
-    return {
-        "cpu": cpu,
-        "logical_cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "memory_gib": mem,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-    }
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import write_result
 
 
 def matmul_peak(device, n=2048, repeats=10):
@@ -95,7 +69,6 @@ def throughput(bundle, n, batch_size, repeats):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", default="benchmarks/results/predict.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     from specir.bundle import load_bundle, save_bundle
@@ -114,7 +87,9 @@ def main():
     result = {
         "what": "predict_prepared (network + output table) on spectra already on the grid; "
         "default architecture with RANDOM weights (speed does not depend on weight values)",
-        "machine": machine(),
+        "torch_threads": torch.get_num_threads(),
+        "load_average_at_start": os.getloadavg(),
+        "note": "the 2-core machine is shared; a load average above ~1 slows these numbers",
         "architecture": ModelConfig().to_dict(),
         "n_parameters": sum(p.numel() for p in net.parameters()),
         "flops_per_spectrum": flops,
@@ -141,9 +116,8 @@ def main():
                 "ratio_achieved_to_peak": r1024 * flops / peak,
                 "sdss_main_sample_900k_minutes": round(9e5 / r1024 / 60, 1),
             }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    path = write_result("predict", result)
+    print(path.read_text())
 
 
 if __name__ == "__main__":

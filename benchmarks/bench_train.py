@@ -6,18 +6,20 @@ data's content. The machine's load average is recorded, since shared machines sk
 
 Usage::
 
-    PYTHONPATH=. python benchmarks/bench_train.py --threads 2 --out benchmarks/results/train.json
+    PYTHONPATH=. python benchmarks/bench_train.py --threads 2
 """
 
 import argparse
-import json
 import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from bench_predict import machine
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import write_result
 
 
 def synthetic(n, seed=0):
@@ -42,7 +44,6 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--n", type=int, default=3000)
-    parser.add_argument("--out", default="benchmarks/results/train.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     from specir.model import SpecIRNet
@@ -62,16 +63,15 @@ def main():
     result = {
         "what": "one epoch of specir.train.fit (train + validation), default architecture, "
         f"batch {cfg.batch_size}, synthetic spectra of the real shape",
-        "machine": machine(),
+        "torch_threads": torch.get_num_threads(),
         "load_average_before_after": [load_before, os.getloadavg()],
         "n_train": n_train,
         "n_val": len(va),
         "seconds": round(dt, 2),
         "minutes_per_epoch_per_100k_train_spectra": round(dt / n_train * 1e5 / 60, 1),
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    path = write_result("train", result)
+    print(path.read_text())
 
 
 if __name__ == "__main__":
