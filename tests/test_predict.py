@@ -118,3 +118,26 @@ def test_predict_ir_on_real_sdss_files(trained_bundle, sdss_files):
     one = specir.predict_ir(spectra[0], model=trained_bundle)
     assert len(one) == 1
     np.testing.assert_allclose(one["w2_mag"].value, t["w2_mag"][:1].value, rtol=1e-5)
+
+
+def test_same_spectrum_in_other_units_gives_the_same_row(trained_bundle, sdss_files):
+    from astropy.nddata import StdDevUncertainty
+    from specutils import Spectrum
+
+    import specir
+
+    s = specir.read_sdss(sdss_files[0])
+    flam = u.W / u.m**2 / u.um
+    sigma = (1 / np.sqrt(s.uncertainty.array)) * s.flux.unit
+    other = Spectrum(
+        flux=s.flux.to(flam),
+        spectral_axis=u.Quantity(s.spectral_axis).to(u.um),
+        uncertainty=StdDevUncertainty(sigma.to(flam)),
+        redshift=float(s.redshift.value),
+        mask=s.mask,
+    )
+    a = specir.predict_ir(s, model=trained_bundle)
+    b = specir.predict_ir(other, model=trained_bundle)
+    for name in OUTPUT_COLUMNS[:-1]:
+        np.testing.assert_allclose(b[name].value, a[name].value, rtol=1e-4, equal_nan=True)
+    assert a["flags"][0] == b["flags"][0]
