@@ -627,6 +627,31 @@ def latents(model, data, idx, device, batch=1024):
     return np.concatenate(out).astype(np.float64)
 
 
+def _code_commit():
+    """The git commit of the source tree, when it is a git checkout (else None)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def train(config, *, stop_after=None, progress=True, data=None):
     """Train a model bundle as ``config`` says; returns the bundle path (or None if stopped).
 
@@ -702,6 +727,7 @@ def train(config, *, stop_after=None, progress=True, data=None):
         "name": Path(config.output).name,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "code_version": __version__,
+        "code_commit": _code_commit(),
         "training_data": {
             "description": config.training_data.get(
                 "description", "unspecified: set [training_data] in the config"
