@@ -375,9 +375,16 @@ def evaluate(
             data_eval["hp29"], order=cfg.split_order, fractions=cfg.split_fractions, seed=cfg.seed
         )
         ev = np.flatnonzero(labels == 2)
-    data_train = read_catalog_arrays(
-        train_catalog, cfg.columns, z_range=cfg.z_range, max_rows=max_train_rows, progress=progress
-    )
+    if same and not max_eval_rows:
+        data_train = data_eval  # read once; the baselines use its train/val splits only
+    else:
+        data_train = read_catalog_arrays(
+            train_catalog,
+            cfg.columns,
+            z_range=cfg.z_range,
+            max_rows=max_train_rows,
+            progress=progress,
+        )
     labels = split_labels(
         data_train["hp29"], order=cfg.split_order, fractions=cfg.split_fractions, seed=cfg.seed
     )
