@@ -4,7 +4,10 @@ The encoder follows spender's ``SpectrumEncoder`` (Melchior et al. 2023; Liang e
 convolution blocks with PReLU activations and dropout, then attention over wavelength positions
 (half of the last block's channels are values, the other half, after a softmax over wavelength,
 their weights), then an MLP to a low-dimensional latent. Unlike spender, the convolutions are
-strided so that the spectrum is downsampled early; this keeps CPU inference fast.
+strided so that the spectrum is downsampled early; this keeps CPU inference fast. Next to the
+attention-pooled features, the encoder MLP sees the spectrum averaged in ``coarse_bins`` wide
+wavelength bins, a shortcut for the continuum shape (the information broad-band colours carry)
+that speeds up training.
 
 The heads see the latent concatenated with the redshift (``log1p z``) and the spectrum's
 normalisation (``log10 norm``, since the encoder sees only the normalised spectrum) and predict
@@ -55,6 +58,9 @@ class ModelConfig:
         Size of the latent summary (6–10 as in spender).
     dropout : float
         Dropout after each convolution block and in the MLPs (training only).
+    coarse_bins : int
+        The encoder MLP also sees the spectrum averaged in this many wide wavelength bins
+        (valid pixels only), a shortcut for the continuum shape; 0 turns it off.
     npix : int
         Input length; the model grid's 3921 pixels.
 
@@ -74,6 +80,7 @@ class ModelConfig:
     mlp_hidden: int = 128
     latent_dim: int = 8
     dropout: float = 0.05
+    coarse_bins: int = 16
     npix: int = GRID_NPIX
 
     def __post_init__(self):
@@ -91,7 +98,11 @@ class ModelConfig:
                 f"last entry is odd ({self.channels[-1]})",
                 "use an even channel count: half values, half attention logits",
             )
-        if min(self.channels + self.kernels + self.strides) < 1 or self.latent_dim < 1:
+        if (
+            min(self.channels + self.kernels + self.strides) < 1
+            or self.latent_dim < 1
+            or self.coarse_bins < 0
+        ):
             raise SpecIRInputError("model", "sizes must be positive", "check the [model] table")
         if not 0.0 <= self.dropout < 1.0:
             raise SpecIRInputError("model.dropout", f"is {self.dropout}", "use 0 <= dropout < 1")
@@ -153,7 +164,9 @@ class SpecIRNet(nn.Module):
         self.conv = nn.Sequential(*blocks)
         self.n_att = c.channels[-1] // 2
         self.softmax = nn.Softmax(dim=-1)
-        self.encoder_mlp = _MLP(self.n_att, c.mlp_hidden, c.latent_dim, 2, c.dropout)
+        self.encoder_mlp = _MLP(
+            self.n_att + c.coarse_bins, c.mlp_hidden, c.latent_dim, 2, c.dropout
+        )
         # heads: latent + standardised log1p(z) + standardised log10(norm)
         n_head_in = c.latent_dim + 2
         self.head_mag = _MLP(n_head_in, c.mlp_hidden, 2 * N_BANDS, 2, c.dropout)
@@ -178,6 +191,11 @@ class SpecIRNet(nn.Module):
         h = self.conv(x)
         values, logits = h[:, : self.n_att], h[:, self.n_att :]
         pooled = (values * self.softmax(logits)).sum(dim=-1)
+        if self.config.coarse_bins:
+            bins = self.config.coarse_bins
+            total = nn.functional.adaptive_avg_pool1d(x[:, :1], bins)[:, 0]
+            frac = nn.functional.adaptive_avg_pool1d(x[:, 1:], bins)[:, 0]
+            pooled = torch.cat([pooled, total / frac.clamp_min(1e-3)], dim=-1)
         return self.encoder_mlp(pooled)
 
     def conditions(self, z, norm):
