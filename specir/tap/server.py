@@ -163,6 +163,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for k, v in headers:
             self.send_header(k, v)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -176,6 +178,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command == "POST":
             length = int(self.headers.get("Content-Length") or 0)
             if length > self.server.config.max_request_bytes:
+                self.close_connection = True
                 raise _HTTPError(413, f"request body over {self.server.config.max_request_bytes}")
             body = self.rfile.read(length) if length else b""
             ctype = (self.headers.get("Content-Type") or "").lower()
