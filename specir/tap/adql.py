@@ -25,7 +25,10 @@ import math
 from dataclasses import dataclass, field
 
 import antlr4
+from antlr4.atn.PredictionMode import PredictionMode
 from antlr4.error.ErrorListener import ErrorListener
+from antlr4.error.Errors import ParseCancellationException
+from antlr4.error.ErrorStrategy import BailErrorStrategy
 from queryparser.adql.ADQLLexer import ADQLLexer
 from queryparser.adql.ADQLParser import ADQLParser
 
@@ -123,14 +126,24 @@ def _parse(adql):
     if len(semis) > 1 or (semis and visible[-1] is not semis[0]):
         raise ADQLError("only one ADQL statement per query is allowed: remove the ';' chain")
     text = adql if semis else adql.rstrip() + ";"
-    lexer = ADQLLexer(antlr4.InputStream(text))
-    lexer.removeErrorListeners()
-    lexer.addErrorListener(_Raise())
-    stream = antlr4.CommonTokenStream(lexer)
-    parser = ADQLParser(stream)
-    parser.removeErrorListeners()
-    parser.addErrorListener(_Raise())
-    tree = parser.query()
+    # two-stage parse: fast SLL prediction, then full LL (and its error message) on failure
+    for mode in (PredictionMode.SLL, PredictionMode.LL):
+        lexer = ADQLLexer(antlr4.InputStream(text))
+        lexer.removeErrorListeners()
+        lexer.addErrorListener(_Raise())
+        stream = antlr4.CommonTokenStream(lexer)
+        parser = ADQLParser(stream)
+        parser.removeErrorListeners()
+        parser._interp.predictionMode = mode
+        if mode == PredictionMode.SLL:
+            parser._errHandler = BailErrorStrategy()
+        else:
+            parser.addErrorListener(_Raise())
+        try:
+            tree = parser.query()
+            break
+        except ParseCancellationException:
+            continue
     if stream.LA(1) != antlr4.Token.EOF:
         raise ADQLError("unexpected text after the end of the query: send a single SELECT")
     return tree, parser
