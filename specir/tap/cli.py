@@ -1,4 +1,4 @@
-"""``specir serve CATALOG... [--host 127.0.0.1] [--port 8080]``: a TAP service over HATS catalogs."""
+"""``specir serve CATALOG... [--host H] [--port P]``: a TAP service over HATS catalogs."""
 
 import logging
 

@@ -305,9 +305,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _HTTPError(404, f"job {job.job_id} has no error (phase {job.phase})")
             return self._send(200, error_votable(job.error or ""), "application/x-votable+xml")
         if sub == ["results"]:
-            return self._send(
-                200, uws.job_xml(job, url).split(b"<uws:results>")[0][:0] + _results_xml(job, url)
-            )
+            return self._send(200, _results_xml(job, url))
         if sub == ["results", "result"]:
             if job.phase != "COMPLETED":
                 raise _HTTPError(404, f"job {job.job_id} has no result (phase {job.phase})")
