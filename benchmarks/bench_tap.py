@@ -127,7 +127,11 @@ AGGREGATE = (
 
 def percentiles(times):
     t = np.asarray(times) * 1e3
-    return {"n": len(t), "p50_ms": float(np.percentile(t, 50)), "p95_ms": float(np.percentile(t, 95))}
+    return {
+        "n": len(t),
+        "p50_ms": float(np.percentile(t, 50)),
+        "p95_ms": float(np.percentile(t, 95)),
+    }
 
 
 def main(argv=None):

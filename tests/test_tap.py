@@ -415,3 +415,19 @@ def test_stilts_taplint_reports_no_errors(server):
     )
     totals = [line for line in proc.stdout.splitlines() if line.startswith("Totals")]
     assert totals and "Errors: 0;" in totals[0], proc.stdout[-3000:]
+
+
+def test_cli_arguments_and_engine_config_validation():
+    import argparse
+
+    from specir.errors import SpecIRInputError
+    from specir.tap import cli
+
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    args = parser.parse_args(["cat1", "cat2", "--port", "0"])
+    assert args.catalogs == ["cat1", "cat2"] and args.host == "127.0.0.1" and args.port == 0
+    with pytest.raises(SpecIRInputError, match="timeout_s"):
+        EngineConfig(timeout_s=0)
+    with pytest.raises(SpecIRInputError, match="CATALOG"):
+        Engine(["/nonexistent/catalog"])
