@@ -32,15 +32,23 @@ def catalog_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def other_dir(tmp_path_factory):
+    """A second, smaller published catalog (ids 1..400 overlap the first one's)."""
+    return write_synthetic_catalog(
+        tmp_path_factory.mktemp("tap2") / "cat", 400, name="other", seed=9
+    )
+
+
+@pytest.fixture(scope="session")
 def truth(catalog_dir):
     """The whole catalog read directly with pyarrow (the reference for every comparison)."""
     return pads.dataset(catalog_dir / "dataset", format="parquet").to_table().to_pandas()
 
 
 @pytest.fixture(scope="session")
-def server(catalog_dir):
+def server(catalog_dir, other_dir):
     cfg = EngineConfig(timeout_s=3.0, default_maxrec=1000, max_maxrec=5000, max_concurrent=3)
-    srv = TAPServer(Engine([catalog_dir], config=cfg), ServerConfig(port=0))
+    srv = TAPServer(Engine([catalog_dir, other_dir], config=cfg), ServerConfig(port=0))
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield srv
@@ -189,6 +197,19 @@ def test_top_order_in_and_self_join_match_pandas(server, truth):
     ref = sub.sort_values("w2_w3", ascending=False).head(7)
     np.testing.assert_array_equal(res.table.column("id").to_numpy(), ref.id.to_numpy())
     np.testing.assert_allclose(res.table.column("q_pah").to_numpy(), ref.q_pah.to_numpy())
+
+
+def test_join_between_two_published_catalogs(server, truth, other_dir):
+    other = pads.dataset(other_dir / "dataset", format="parquet").to_table().to_pandas()
+    res = server.engine.query(
+        "SELECT v.id, v.z, o.z AS z_other FROM specir.vac AS v JOIN specir.other AS o "
+        "ON v.id = o.id WHERE o.q_pah > 2 ORDER BY v.id",
+        maxrec=5000,
+    )
+    ref = truth.merge(other[other.q_pah > 2], on="id", suffixes=("", "_other")).sort_values("id")
+    assert len(ref) > 50
+    np.testing.assert_array_equal(res.table.column("id").to_numpy(), ref.id.to_numpy())
+    np.testing.assert_allclose(res.table.column("z_other").to_numpy(), ref.z_other.to_numpy())
 
 
 def test_box_and_polygon_have_great_circle_edges(server, truth):
