@@ -109,11 +109,11 @@ def sync(url, query):
     return dt
 
 
-def cone_query(rng):
+def cone_query(rng, table="specir.vac"):
     ra = rng.uniform(0, 360)
     dec = np.degrees(np.arcsin(rng.uniform(-1, 1)))
     return (
-        "SELECT id, ra, dec, z, w1_flux, w2_flux, log_lagn, q_pah, flags FROM specir.vac "
+        f"SELECT id, ra, dec, z, w1_flux, w2_flux, log_lagn, q_pah, flags FROM {table} "
         f"WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', {ra:.6f}, {dec:.6f}, "
         f"{1 / 60:.8f}))"
     )
@@ -121,7 +121,7 @@ def cone_query(rng):
 
 AGGREGATE = (
     "SELECT COUNT(*) AS n, AVG(w1_flux) AS w1, AVG(log_lagn) AS lagn, MIN(z) AS zmin, "
-    "MAX(z) AS zmax FROM specir.vac"
+    "MAX(z) AS zmax FROM {table}"
 )
 
 
@@ -131,6 +131,49 @@ def percentiles(times):
         "n": len(t),
         "p50_ms": float(np.percentile(t, 50)),
         "p95_ms": float(np.percentile(t, 95)),
+    }
+
+
+def measure(url, table, args):
+    """Latencies and concurrent throughput of one TAP service."""
+    rng = np.random.default_rng(1)
+    agg_q = AGGREGATE.format(table=table)
+    for _ in range(5):  # warm-up
+        sync(url, cone_query(rng, table))
+    sync(url, agg_q)
+    cone = [sync(url, cone_query(rng, table)) for _ in range(args.cones)]
+    agg = [sync(url, agg_q) for _ in range(args.aggregates)]
+    failures, lat = [], []
+    lock = threading.Lock()
+
+    def client(seed):
+        r = np.random.default_rng(seed)
+        for _ in range(args.per_client):
+            try:
+                dt = sync(url, cone_query(r, table))
+                with lock:
+                    lat.append(dt)
+            except Exception as exc:  # counted, reported
+                with lock:
+                    failures.append(repr(exc)[:200])
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(args.clients) as pool:
+        list(pool.map(client, range(100, 100 + args.clients)))
+    wall = time.perf_counter() - t0
+    total = args.clients * args.per_client
+    return {
+        "cone_1arcmin": {**percentiles(cone), "query": cone_query(np.random.default_rng(0), table)},
+        "full_table_aggregate": {**percentiles(agg), "query": agg_q},
+        "concurrent": {
+            "clients": args.clients,
+            "requests": total,
+            "failed": len(failures),
+            "wall_s": wall,
+            "throughput_rps": (total - len(failures)) / wall,
+            **{k: v for k, v in percentiles(lat).items() if k != "n"},
+            "failures_sample": failures[:5],
+        },
     }
 
 
@@ -145,6 +188,10 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2, help="DuckDB threads")
     parser.add_argument("--max-concurrent", type=int, default=4)
     parser.add_argument("--out", default=str(HERE / "results" / "tap.json"))
+    parser.add_argument("--compare-url", help="another TAP service with the same rows (DaCHS)")
+    parser.add_argument("--compare-table", default="specirbench.vac")
+    parser.add_argument("--compare-note", default="", help="how the other service was set up")
+    parser.add_argument("--export-csv", help="write the catalog as CSV here (for DaCHS) and exit")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
@@ -157,40 +204,32 @@ def main(argv=None):
         write_synthetic_catalog(catalog, args.rows, seed=42, partition_rows=20_000)
     build_s = time.perf_counter() - t0
     n_files = len(list((catalog / "vac" / "dataset").rglob("*.parquet")))
+    if args.export_csv:
+        import pyarrow.csv as pacsv
+        import pyarrow.dataset as pads
+
+        table = pads.dataset(catalog / "vac" / "dataset", format="parquet").to_table()
+        pacsv.write_csv(table.drop_columns(["_healpix_29"]), args.export_csv)
+        return 0
 
     proc, url = start_server(catalog, free_port(), args.threads, args.max_concurrent)
     try:
-        rng = np.random.default_rng(1)
-        for _ in range(5):  # warm-up
-            sync(url, cone_query(rng))
-        sync(url, AGGREGATE)
-        cone = [sync(url, cone_query(rng)) for _ in range(args.cones)]
-        agg = [sync(url, AGGREGATE) for _ in range(args.aggregates)]
-
-        failures = []
-        lat = []
-        lock = threading.Lock()
-
-        def client(seed):
-            r = np.random.default_rng(seed)
-            for _ in range(args.per_client):
-                try:
-                    dt = sync(url, cone_query(r))
-                    with lock:
-                        lat.append(dt)
-                except Exception as exc:  # counted, reported
-                    with lock:
-                        failures.append(repr(exc)[:200])
-
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(args.clients) as pool:
-            list(pool.map(client, range(100, 100 + args.clients)))
-        wall = time.perf_counter() - t0
+        ours = measure(url, "specir.vac", args)
     finally:
         proc.terminate()
         proc.wait(30)
+    dachs = "not done"
+    if args.compare_url:
+        dachs = {
+            "url": args.compare_url,
+            "table": args.compare_table,
+            "note": args.compare_note,
+            **measure(args.compare_url, args.compare_table, args),
+        }
 
-    total = args.clients * args.per_client
+    failed = ours["concurrent"]["failed"] + (
+        dachs["concurrent"]["failed"] if args.compare_url else 0
+    )
     result = {
         "benchmark": "TAP service (specir serve): sync ADQL over HTTP on 127.0.0.1",
         "machine": machine(),
@@ -201,24 +240,14 @@ def main(argv=None):
             "kind": "synthetic value-added HATS catalog (lsdb.from_dataframe, write_catalog)",
         },
         "server": {"duckdb_threads": args.threads, "max_concurrent_queries": args.max_concurrent},
-        "cone_1arcmin": {**percentiles(cone), "query": cone_query(np.random.default_rng(0))},
-        "full_table_aggregate": {**percentiles(agg), "query": AGGREGATE},
-        "concurrent": {
-            "clients": args.clients,
-            "requests": total,
-            "failed": len(failures),
-            "wall_s": wall,
-            "throughput_rps": (total - len(failures)) / wall,
-            **{k: v for k, v in percentiles(lat).items() if k != "n"},
-            "failures_sample": failures[:5],
-        },
-        "dachs_comparison": "not done",
+        **ours,
+        "dachs_comparison": dachs,
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
-    return 0 if not failures else 1
+    return 0 if not failed else 1
 
 
 if __name__ == "__main__":
