@@ -105,8 +105,21 @@ def sync(url, query):
         status = resp.status
     dt = time.perf_counter() - t0
     if status != 200 or b'value="ERROR"' in body:
-        raise RuntimeError(body[:500])
+        raise RuntimeError(_error_text(body))
     return dt
+
+
+def _error_text(body):
+    """The QUERY_STATUS=ERROR message of a VOTable error document (or the raw start)."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        for el in ET.fromstring(body).iter():
+            if el.tag.endswith("INFO") and el.get("value") == "ERROR":
+                return (el.text or "").strip()[:300]
+    except ET.ParseError:
+        pass
+    return body[:300].decode("utf-8", "replace")
 
 
 def cone_query(rng, table="specir.vac"):
@@ -155,7 +168,7 @@ def measure(url, table, args):
                     lat.append(dt)
             except Exception as exc:  # counted, reported
                 with lock:
-                    failures.append(repr(exc)[:200])
+                    failures.append(str(exc)[:300])
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(args.clients) as pool:
