@@ -13,7 +13,6 @@ __all__ = ["main"]
 
 # sub-command -> (module, one-line help)
 COMMANDS = {
-    "prepare": ("specir.spectra_cli", "resample spectrum files onto the model grid (Parquet)"),
     "serve": ("specir.tap.cli", "serve HATS catalogs through an IVOA TAP 1.1 service"),
 }
 
