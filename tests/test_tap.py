@@ -16,7 +16,7 @@ import pyarrow.dataset as pads
 import pytest
 
 from specir.tap.adql import ADQLError, TableInfo, translate
-from specir.tap.engine import Engine, EngineConfig
+from specir.tap.engine import Engine, EngineConfig, QueryError
 from specir.tap.server import ServerConfig, TAPServer
 from specir.tap.testing import write_synthetic_catalog
 
@@ -302,6 +302,17 @@ def test_runaway_cross_join_times_out_and_service_keeps_answering(server):
     status, _, body = out["r"]
     assert status == 400 and "limit" in _status(body)[1]
     assert _sync(server, "SELECT TOP 1 id FROM vac")[0] == 200
+
+
+def test_result_size_limit(server):
+    small = TAPServer(server.engine, ServerConfig(port=0, max_result_bytes=2000))
+    try:
+        with pytest.raises(QueryError, match="MB limit"):
+            small.run_query({"LANG": "ADQL", "QUERY": "SELECT * FROM vac", "MAXREC": "500"})
+        body, _ = small.run_query({"LANG": "ADQL", "QUERY": "SELECT TOP 1 id FROM vac"})
+        assert len(_votable(body)) == 1
+    finally:
+        small.server_close()
 
 
 def test_request_size_limit(server):

@@ -37,6 +37,8 @@ class ServerConfig:
         Async jobs kept at once.
     retention_s : int
         Default seconds from an async job's creation to its destruction.
+    max_result_bytes : int
+        Largest serialised result kept or sent (async results are held in memory).
     """
 
     host: str = "127.0.0.1"
@@ -45,6 +47,7 @@ class ServerConfig:
     max_query_chars: int = 100_000
     max_jobs: int = 200
     retention_s: int = 86400
+    max_result_bytes: int = 256_000_000
 
     def __post_init__(self):
         if not 0 <= self.port < 65536:
@@ -113,7 +116,14 @@ class TAPServer(ThreadingHTTPServer):
             if maxrec < 0:
                 raise QueryError("MAXREC must be >= 0")
         result = self.engine.query(query, maxrec=maxrec, timeout_s=timeout_s, on_start=on_start)
-        return write_result(result, serialization), ctype
+        body = write_result(result, serialization)
+        if len(body) > self.config.max_result_bytes:
+            raise QueryError(
+                f"the result ({len(body) / 1e6:.1f} MB) is over the service's "
+                f"{self.config.max_result_bytes / 1e6:.0f} MB limit: lower MAXREC or select "
+                "fewer columns"
+            )
+        return body, ctype
 
     def _execute_job(self, job):
         def on_start(cancel):
