@@ -143,7 +143,11 @@ class Engine:
 
     def _source(self, info, regions):
         table = self.tables[info.name]
-        files = table.files_for(regions)
+        try:
+            files = table.files_for(regions)
+        except Exception:  # pruning is an optimisation: never fail a query because of it
+            log.warning("HEALPix pruning failed for %s; scanning all files", regions, exc_info=True)
+            files = None
         if files is None:
             return info.sql
         if not files:

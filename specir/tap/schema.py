@@ -135,7 +135,7 @@ class PublishedTable:
         for region in regions:
             if region.shape == "circle":
                 ra, dec, radius = region.params
-                if radius >= 180:
+                if radius >= 180 or radius <= 0:
                     continue
                 sub = self.catalog.filter_by_cone(ra, dec, radius * 3600.0)
             else:
