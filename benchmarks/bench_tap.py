@@ -16,7 +16,6 @@ Writes ``benchmarks/results/tap.json``.
 import argparse
 import json
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -25,49 +24,13 @@ import time
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
+from machine import machine_info
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-
-
-def machine():
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                mem = round(int(line.split()[1]) / 1024**2, 1)
-    except OSError:
-        pass
-
-    def v(name):
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return None
-
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gb": mem,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "torch": v("torch"),
-        "duckdb": v("duckdb"),
-        "pyarrow": v("pyarrow"),
-        "lsdb": v("lsdb"),
-    }
 
 
 def free_port():
@@ -245,7 +208,7 @@ def main(argv=None):
     )
     result = {
         "benchmark": "TAP service (specir serve): sync ADQL over HTTP on 127.0.0.1",
-        "machine": machine(),
+        "machine": machine_info(packages=("torch", "duckdb", "pyarrow", "lsdb", "hats")),
         "catalog": {
             "rows": args.rows,
             "parquet_files": n_files,
