@@ -106,6 +106,7 @@ class GalaxySED:
         # we resample, convolve and integrate bandpasses ourselves: skip bagpipes' versions
         self._model.spec_wavs = None
         self._model.filt_list = None
+        self._model._calculate_uvj_mags = lambda: None  # rest-frame UVJ: not needed
         self.wave_rest = air_to_vacuum(self._model.wavelengths)
         w = self._model.wavelengths
         dlog = np.diff(np.log(w))
