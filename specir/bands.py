@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["WISE_BANDS", "WiseBand", "mag_to_mjy", "mjy_to_mag", "BAND_NAMES"]
+__all__ = ["BAND_NAMES", "WISE_BANDS", "WiseBand", "mag_to_mjy", "mjy_to_mag"]
 
 
 @dataclass(frozen=True)

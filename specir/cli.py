@@ -13,7 +13,6 @@ __all__ = ["main"]
 
 # sub-command -> (module, one-line help)
 COMMANDS = {
-    "prepare": ("specir.spectra_cli", "resample spectrum files onto the model grid (Parquet)"),
     "simulate": ("specir.sim.cli", "simulate an SDSS x WISE survey (HATS catalog; extra 'sim')"),
 }
 

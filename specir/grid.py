@@ -9,13 +9,13 @@ import enum
 import numpy as np
 
 __all__ = [
-    "GRID_LOGLAM0",
     "GRID_DLOGLAM",
+    "GRID_LOGLAM0",
     "GRID_NPIX",
     "NORM_WINDOW",
     "Flags",
-    "grid_wavelength",
     "grid_edges",
+    "grid_wavelength",
 ]
 
 GRID_LOGLAM0 = 3.578

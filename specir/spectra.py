@@ -1,0 +1,529 @@
+"""Turn specutils spectra, in any units, into the model's input arrays.
+
+`prepare_spectra` accepts what an astronomer holds (one ``Spectrum``, the deprecated
+``Spectrum1D``, a list, a ``SpectrumCollection`` or a ``Spectrum`` with 2-D flux), converts the
+spectral axis to vacuum Å and the flux to 1e-17 erg/s/cm²/Å, resamples flux-conservingly onto
+the SDSS log-λ grid of the model, normalises as spender does and sets quality flags.
+`prepare_grid_arrays` does the last two steps for arrays already on the grid (catalog jobs).
+"""
+
+import functools
+import logging
+import warnings
+from dataclasses import dataclass, field
+
+import astropy.constants as const
+import astropy.units as u
+import numpy as np
+from astropy.nddata import InverseVariance, StdDevUncertainty, VarianceUncertainty
+from specutils import Spectrum, SpectrumCollection
+
+from specir.errors import SpecIRInputError, SpecIRWarning
+from specir.grid import GRID_NPIX, NORM_WINDOW, Flags, grid_wavelength
+from specir.resample import resample
+
+__all__ = ["DEFAULT_Z_RANGE", "PreparedSpectra", "prepare_grid_arrays", "prepare_spectra"]
+
+log = logging.getLogger(__name__)
+
+FLUX_UNIT = u.Unit("1e-17 erg / (s cm2 Angstrom)")
+DEFAULT_Z_RANGE = (0.01, 0.35)
+"""Redshift range of the default simulated training survey."""
+_FLAMBDA = u.erg / u.s / u.cm**2 / u.AA
+_C_AA_PER_S = const.c.to_value(u.AA / u.s)
+
+
+@dataclass
+class PreparedSpectra:
+    """Spectra on the model grid, normalised, with their redshifts and quality flags.
+
+    Attributes
+    ----------
+    flux, ivar : ndarray of float32, shape (n, 3921)
+        Normalised flux (divided by ``norm``) and its inverse variance on the observed-frame
+        model grid; pixels without data have ``ivar == 0`` and ``flux == 0``.
+    z : ndarray of float64, shape (n,)
+        Redshift.
+    norm : ndarray of float64, shape (n,)
+        Median flux in rest-frame 5300–5850 Å, in 1e-17 erg/s/cm²/Å: ``flux * norm`` restores
+        the absolute flux density.
+    coverage : ndarray of float64, shape (n,)
+        Fraction of grid pixels that carry data.
+    flags : ndarray of int64, shape (n,)
+        `~specir.Flags` bits.
+    meta : list of dict
+        Each input spectrum's ``meta`` (empty dicts for arrays).
+    """
+
+    flux: np.ndarray
+    ivar: np.ndarray
+    z: np.ndarray
+    norm: np.ndarray
+    coverage: np.ndarray
+    flags: np.ndarray
+    meta: list = field(default_factory=list)
+
+    def __len__(self):
+        return len(self.z)
+
+    def __getitem__(self, index):
+        """A subset (slice, integer array or boolean mask) as a new `PreparedSpectra`."""
+        index = np.arange(len(self))[index]
+        index = np.atleast_1d(index)
+        meta = [self.meta[i] for i in index] if self.meta else []
+        return PreparedSpectra(
+            self.flux[index],
+            self.ivar[index],
+            self.z[index],
+            self.norm[index],
+            self.coverage[index],
+            self.flags[index],
+            meta,
+        )
+
+    @property
+    def wavelength(self):
+        """Observed-frame vacuum wavelength of the grid as a Quantity in Å."""
+        return grid_wavelength() * u.AA
+
+    def restored_flux(self):
+        """Absolute flux density on the grid, ``flux * norm``, as a Quantity."""
+        return (self.flux * self.norm[:, None]) * FLUX_UNIT
+
+
+# --------------------------------------------------------------------------- input parsing
+
+
+@dataclass
+class _Block:
+    """Spectra sharing one spectral axis, already in Å (increasing) and FLUX_UNIT."""
+
+    wave: np.ndarray  # (m,)
+    flux: np.ndarray  # (k, m)
+    ivar: np.ndarray  # (k, m), 0 where masked
+    z: list  # k redshifts or None
+    meta: list  # k dicts
+    nonfinite: np.ndarray  # (k,) bool: NaN/inf pixels were masked
+
+
+def _fail(field_, problem, fix):
+    raise SpecIRInputError(field_, problem, fix)
+
+
+def _spectral_axis_to_vacuum_aa(axis, air, label):
+    unit = getattr(axis, "unit", None)
+    if unit is None or unit == u.dimensionless_unscaled or unit == u.pix:
+        _fail(
+            f"{label}.spectral_axis",
+            f"has unit {unit!s} which is not a wavelength, frequency or wavenumber",
+            "give the spectral axis in a length unit (Å, nm, µm), a frequency or a wavenumber",
+        )
+    try:
+        wave = u.Quantity(axis).to_value(u.AA, equivalencies=u.spectral())
+    except u.UnitConversionError:
+        _fail(
+            f"{label}.spectral_axis",
+            f"unit {unit} cannot be converted to a wavelength",
+            "give the spectral axis in a length, frequency or wavenumber unit",
+        )
+    wave = np.asarray(wave, dtype=float)
+    if wave.size == 0:
+        _fail(label, "is empty (no pixels)", "give a spectrum with data")
+    if wave.size < 2 or not np.all(np.isfinite(wave)):
+        _fail(
+            f"{label}.spectral_axis",
+            "has fewer than 2 pixels or non-finite values",
+            "give a finite spectral axis with at least 2 pixels",
+        )
+    step = np.diff(wave)
+    if not (np.all(step > 0) or np.all(step < 0)):
+        kind = "duplicated values" if np.any(step == 0) else "is not monotonic"
+        _fail(
+            f"{label}.spectral_axis",
+            f"is not strictly monotonic ({kind})",
+            "sort the spectrum by wavelength and remove duplicated pixels",
+        )
+    if air:
+        from specutils.utils.wcs_utils import air_to_vac
+
+        wave = air_to_vac(wave * u.AA, scheme="inversion", method="Morton2000").to_value(u.AA)
+    return wave
+
+
+@functools.lru_cache(maxsize=64)
+def _unit_scale(unit):
+    """(kind, scale): f_λ units scale to FLUX_UNIT; f_ν units to erg/s/cm²/Hz."""
+    if unit.is_equivalent(_FLAMBDA):
+        return "flambda", unit.to(FLUX_UNIT)
+    if unit.is_equivalent(u.Jy):
+        return "fnu", unit.to(u.erg / u.s / u.cm**2 / u.Hz)
+    return None, None
+
+
+def _flux_factor(unit, wave, label):
+    """Per-pixel factor converting ``unit`` to FLUX_UNIT at wavelengths ``wave`` (Å).
+
+    Same numbers as ``u.spectral_density``, without rebuilding the equivalency per spectrum:
+    f_λ = f_ν c / λ².
+    """
+    if unit is None or unit == u.dimensionless_unscaled:
+        _fail(
+            f"{label}.flux.unit",
+            "is missing (unitless flux)",
+            "attach a flux-density unit, e.g. flux * u.Unit('1e-17 erg/(s cm2 Angstrom)') or u.Jy",
+        )
+    kind, scale = _unit_scale(unit)
+    if kind is None:
+        _fail(
+            f"{label}.flux.unit",
+            f"is {unit} ({unit.physical_type}), not a flux density",
+            "give flux density per unit wavelength (erg/s/cm²/Å, W/m²/nm) or frequency (Jy)",
+        )
+    if kind == "flambda":
+        return np.full_like(wave, scale)
+    return scale * _C_AA_PER_S / wave**2 / FLUX_UNIT.scale
+
+
+def _ivar_from_uncertainty(unc, flux_unit, shape, label):
+    """Inverse variance in ``flux_unit**-2`` from an astropy uncertainty object."""
+    if unc is None:
+        _fail(
+            f"{label}.uncertainty",
+            "is missing",
+            "attach an InverseVariance, StdDevUncertainty or VarianceUncertainty",
+        )
+    arr = np.asarray(unc.array, dtype=float)
+    if arr.shape != shape:
+        _fail(
+            f"{label}.uncertainty",
+            f"has shape {arr.shape} but the flux has shape {shape}",
+            "give one uncertainty per flux pixel",
+        )
+    powers = {StdDevUncertainty: 1, VarianceUncertainty: 2, InverseVariance: -2}
+    kind = next((p for cls, p in powers.items() if isinstance(unc, cls)), None)
+    if kind is None:
+        _fail(
+            f"{label}.uncertainty",
+            f"is a {type(unc).__name__}",
+            "use InverseVariance, StdDevUncertainty or VarianceUncertainty",
+        )
+    target = flux_unit**kind
+    if unc.unit is not None:
+        try:
+            arr = arr * unc.unit.to(target)
+        except u.UnitConversionError:
+            _fail(
+                f"{label}.uncertainty.unit",
+                f"is {unc.unit}, not compatible with the flux unit {flux_unit}",
+                f"give the uncertainty in {target}",
+            )
+    with np.errstate(invalid="ignore"):
+        negative = np.sum(arr < 0)
+    if negative:
+        _fail(
+            f"{label}.uncertainty",
+            f"has {negative} negative values",
+            "set unusable pixels' inverse variance to 0 or mask them",
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == 1:
+            ivar = 1.0 / arr**2
+        elif kind == 2:
+            ivar = 1.0 / arr
+        else:
+            ivar = arr
+    return ivar  # may hold inf (zero σ) or NaN: masked by the caller
+
+
+def _redshifts(spec, k, label):
+    axis = spec.spectral_axis
+    if getattr(axis, "_radial_velocity", None) is None:
+        return [None] * k
+    return [float(np.asarray(spec.redshift).ravel()[0])] * k
+
+
+def _block_from_spectrum(spec, air, label):
+    wave = _spectral_axis_to_vacuum_aa(spec.spectral_axis, air, label)
+    flux_q = spec.flux
+    axis_index = getattr(spec, "spectral_axis_index", flux_q.ndim - 1)
+    flux = np.moveaxis(np.asarray(flux_q.value, dtype=float), axis_index, -1)
+    if flux.shape[-1] != wave.size:
+        _fail(f"{label}.flux", "does not match its spectral axis", "check the spectrum")
+    factor = _flux_factor(flux_q.unit, wave, label)
+    unc = spec.uncertainty
+    ivar = _ivar_from_uncertainty(unc, flux_q.unit, np.asarray(flux_q.value).shape, label)
+    ivar = np.moveaxis(ivar, axis_index, -1)
+    mask = spec.mask
+    if mask is not None:
+        mask = np.moveaxis(np.broadcast_to(np.asarray(mask) != 0, flux_q.shape), axis_index, -1)
+    flux = flux.reshape(-1, wave.size)
+    ivar = ivar.reshape(-1, wave.size)
+    mask = np.zeros(flux.shape, bool) if mask is None else mask.reshape(-1, wave.size)
+    nonfinite = ~np.isfinite(flux) | ~np.isfinite(ivar)
+    good = ~mask & ~nonfinite & (ivar > 0)
+    flux = np.where(good, flux * factor, 0.0)
+    ivar = np.where(good, ivar / factor**2, 0.0)
+    if wave[0] > wave[-1]:
+        wave, flux, ivar = wave[::-1], flux[:, ::-1], ivar[:, ::-1]
+        good = good[:, ::-1]
+    k = flux.shape[0]
+    empty = ~good.any(axis=1)
+    if empty.any():
+        _fail(
+            f"{label}.flux",
+            f"has no usable pixel in {int(empty.sum())} of {k} spectra "
+            "(all NaN/inf, masked, or with zero inverse variance)",
+            "drop those spectra or supply valid flux and uncertainty",
+        )
+    meta = [dict(spec.meta or {}) for _ in range(k)]
+    return _Block(wave, flux, ivar, _redshifts(spec, k, label), meta, nonfinite.any(axis=1))
+
+
+def _blocks(spectra, air):
+    if isinstance(spectra, Spectrum):
+        return [_block_from_spectrum(spectra, air, "spectrum")]
+    if isinstance(spectra, SpectrumCollection):
+        out = []
+        for i in range(spectra.shape[0]):
+            out.append(_block_from_spectrum(spectra[i], air, f"spectra[{i}]"))
+        return out
+    if isinstance(spectra, list | tuple):
+        if not spectra:
+            _fail("spectra", "is an empty list", "give at least one spectrum")
+        out = []
+        for i, s in enumerate(spectra):
+            if not isinstance(s, Spectrum):
+                _fail(
+                    f"spectra[{i}]", f"is a {type(s).__name__}", "give specutils Spectrum objects"
+                )
+            out.append(_block_from_spectrum(s, air, f"spectra[{i}]"))
+        return out
+    _fail(
+        "spectra",
+        f"is a {type(spectra).__name__}",
+        "give a specutils Spectrum, a list of them or a SpectrumCollection",
+    )
+
+
+def _resolve_z(z, block_z, n):
+    if z is not None:
+        zarr = np.atleast_1d(np.asarray(z, dtype=float))
+        if zarr.size == 1:
+            zarr = np.full(n, zarr[0])
+        if zarr.shape != (n,):
+            _fail("z", f"has {zarr.size} values for {n} spectra", "give one redshift per spectrum")
+    else:
+        missing = [i for i, v in enumerate(block_z) if v is None]
+        if missing:
+            _fail(
+                "redshift",
+                f"is not set for {len(missing)} of {n} spectra (first: #{missing[0]})",
+                "pass z= or create the Spectrum with redshift=",
+            )
+        zarr = np.asarray(block_z, dtype=float)
+    if not np.all(np.isfinite(zarr)):
+        _fail("redshift", "is NaN or infinite", "give a finite redshift")
+    if np.any(zarr < 0):
+        _fail("redshift", f"is negative ({zarr.min():g})", "give z >= 0 (galaxy redshifts)")
+    return zarr
+
+
+# --------------------------------------------------------------------------- public functions
+
+
+def prepare_spectra(
+    spectra,
+    *,
+    z=None,
+    air=False,
+    z_range=DEFAULT_Z_RANGE,
+    min_coverage=0.8,
+    min_snr=1.0,
+):
+    """Resample, normalise and flag spectra for the model.
+
+    Parameters
+    ----------
+    spectra : specutils.Spectrum, list of Spectrum, or specutils.SpectrumCollection
+        One spectrum (``Spectrum1D`` works too), many spectra on one axis (2-D flux, spectral
+        axis last), a list, or a collection. The spectral axis may be in any length,
+        frequency or wavenumber unit; flux in any f_λ or f_ν unit; the uncertainty an
+        ``InverseVariance``, ``StdDevUncertainty`` or ``VarianceUncertainty``. Masked pixels
+        and NaN/inf pixels (masked with a `~specir.SpecIRWarning`) carry no weight.
+    z : float or array_like, optional
+        Redshift(s); overrides the spectra's own ``redshift``.
+    air : bool, optional
+        The spectral axis is in air wavelengths (converted to vacuum, Morton 2000).
+    z_range : tuple of float, optional
+        Redshifts outside this range get `Flags.Z_OUT_OF_RANGE`.
+    min_coverage : float, optional
+        Grid coverage below this fraction sets `Flags.LOW_COVERAGE`.
+    min_snr : float, optional
+        Median per-pixel S/N below this sets `Flags.LOW_SNR`.
+
+    Returns
+    -------
+    PreparedSpectra
+
+    Raises
+    ------
+    SpecIRInputError
+        For input that cannot give a trustworthy number: a missing or negative redshift,
+        unitless flux or flux that is not a flux density, a non-monotonic spectral axis,
+        mismatched uncertainty, no usable pixel, no overlap with the model grid.
+
+    Examples
+    --------
+    >>> import astropy.units as u, numpy as np
+    >>> from astropy.nddata import StdDevUncertainty
+    >>> from specutils import Spectrum
+    >>> wave = np.linspace(380, 930, 2000) * u.nm
+    >>> spec = Spectrum(flux=np.full(2000, 2.0) * u.mJy, spectral_axis=wave,
+    ...                 uncertainty=StdDevUncertainty(np.full(2000, 0.1)), redshift=0.05)
+    >>> prep = prepare_spectra(spec)
+    >>> prep.flux.shape, prep.flags[0], round(float(prep.coverage[0]), 3)
+    ((1, 3921), np.int64(0), 0.992)
+    """
+    blocks = _blocks(spectra, air)
+    n = sum(b.flux.shape[0] for b in blocks)
+    zarr = _resolve_z(z, [v for b in blocks for v in b.z], n)
+    grid = grid_wavelength()
+    flux = np.zeros((n, GRID_NPIX))
+    ivar = np.zeros((n, GRID_NPIX))
+    flags = np.zeros(n, np.int64)
+    meta = []
+    # spectra that share a wavelength array are resampled together with one sparse product
+    groups = {}
+    start = 0
+    for b in blocks:
+        rows = np.arange(start, start + b.flux.shape[0])
+        groups.setdefault(b.wave.tobytes(), []).append((b, rows))
+        flags[rows[b.nonfinite]] |= Flags.NONFINITE_MASKED
+        meta.extend(b.meta)
+        start += b.flux.shape[0]
+    for members in groups.values():
+        wave = members[0][0].wave
+        rows = np.concatenate([r for _, r in members])
+        f, iv = resample(
+            wave,
+            np.concatenate([b.flux for b, _ in members]),
+            np.concatenate([b.ivar for b, _ in members]),
+            grid,
+        )
+        flux[rows], ivar[rows] = f, iv
+        if not np.any(iv > 0):
+            _fail(
+                "spectral_axis",
+                f"covers {wave[0]:.0f}–{wave[-1]:.0f} Å (vacuum), which does not overlap "
+                f"the model grid {grid[0]:.0f}–{grid[-1]:.0f} Å (observed frame)",
+                "give optical spectra in the observed frame covering part of 3784–9333 Å",
+            )
+    if np.any(flags & Flags.NONFINITE_MASKED):
+        warnings.warn(
+            f"NaN or infinite pixels masked in {int(np.sum(flags & Flags.NONFINITE_MASKED > 0))} "
+            "spectra (flag NONFINITE_MASKED)",
+            SpecIRWarning,
+            stacklevel=2,
+        )
+    return _finalise(
+        flux, ivar, zarr, flags, meta, z_range=z_range, min_coverage=min_coverage, min_snr=min_snr
+    )
+
+
+def prepare_grid_arrays(
+    flux,
+    ivar,
+    z,
+    *,
+    mask=None,
+    z_range=DEFAULT_Z_RANGE,
+    min_coverage=0.8,
+    min_snr=1.0,
+):
+    """Normalise and flag spectra that are already on the model grid.
+
+    Meant for catalog jobs: bad rows are flagged, never raised on, so one bad spectrum does
+    not stop a survey. Rows with no usable pixel get `Flags.NO_DATA` (and NaN ``norm``);
+    a NaN or negative redshift gets `Flags.Z_OUT_OF_RANGE`.
+
+    Parameters
+    ----------
+    flux, ivar : array_like, shape (n, 3921)
+        Flux in 1e-17 erg/s/cm²/Å and its inverse variance on the observed-frame model grid.
+    z : array_like, shape (n,)
+        Redshifts.
+    mask : array_like of bool, shape (n, 3921), optional
+        True for bad pixels.
+    z_range, min_coverage, min_snr
+        As in `prepare_spectra`.
+
+    Returns
+    -------
+    PreparedSpectra
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> flux = np.ones((2, 3921)); ivar = np.full((2, 3921), 4.0)
+    >>> ivar[1] = 0.0
+    >>> prep = prepare_grid_arrays(flux, ivar, [0.1, 0.1])
+    >>> [Flags.describe(f) for f in prep.flags]
+    [[], ['LOW_COVERAGE', 'LOW_SNR', 'NO_DATA']]
+    """
+    flux = np.array(flux, dtype=float, ndmin=2)
+    ivar = np.array(ivar, dtype=float, ndmin=2)
+    if flux.shape != ivar.shape or flux.shape[-1] != GRID_NPIX:
+        raise SpecIRInputError(
+            "flux/ivar",
+            f"have shapes {flux.shape} and {ivar.shape}",
+            f"give two (n, {GRID_NPIX}) arrays on the model grid",
+        )
+    n = flux.shape[0]
+    z = np.asarray(z, dtype=float).reshape(-1)
+    if z.shape != (n,):
+        raise SpecIRInputError("z", f"has {z.size} values for {n} spectra", "one z per row")
+    flags = np.zeros(n, np.int64)
+    nonfinite = ~np.isfinite(flux) | ~np.isfinite(ivar)
+    flags[nonfinite.any(axis=1)] |= Flags.NONFINITE_MASKED
+    good = ~nonfinite & (ivar > 0)
+    if mask is not None:
+        good &= ~np.asarray(mask, dtype=bool).reshape(flux.shape)
+    flux = np.where(good, flux, 0.0)
+    ivar = np.where(good, ivar, 0.0)
+    badz = ~np.isfinite(z) | (z < 0)
+    flags[badz] |= Flags.Z_OUT_OF_RANGE
+    z = np.where(badz, np.nan, z)
+    return _finalise(
+        flux, ivar, z, flags, [], z_range=z_range, min_coverage=min_coverage, min_snr=min_snr
+    )
+
+
+def _finalise(flux, ivar, z, flags, meta, *, z_range, min_coverage, min_snr):
+    """Coverage, S/N and redshift flags, then normalisation (shared by both entry points)."""
+    good = ivar > 0
+    coverage = good.mean(axis=1)
+    flags[coverage < min_coverage] |= Flags.LOW_COVERAGE
+    with np.errstate(invalid="ignore"):
+        flags[~((z >= z_range[0]) & (z <= z_range[1]))] |= Flags.Z_OUT_OF_RANGE
+        snr = np.where(good, np.abs(flux) * np.sqrt(ivar), np.nan)
+    nodata = ~good.any(axis=1)
+    flags[nodata] |= Flags.NO_DATA
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: handled below
+        med_snr = np.nanmedian(snr, axis=1)
+        flags[~(med_snr >= min_snr)] |= Flags.LOW_SNR
+        rest = grid_wavelength()[None, :] / (1.0 + np.nan_to_num(z, nan=0.0))[:, None]
+        window = good & (rest >= NORM_WINDOW[0]) & (rest <= NORM_WINDOW[1])
+        norm = np.nanmedian(np.where(window, flux, np.nan), axis=1)
+        fallback = ~(norm > 0)
+        norm[fallback] = np.nanmedian(np.where(good[fallback], flux[fallback], np.nan), axis=1)
+        still = ~(norm > 0)
+        norm[still] = np.nanmean(np.where(good[still], np.abs(flux[still]), np.nan), axis=1)
+    flags[fallback & ~nodata] |= Flags.NORM_FALLBACK
+    norm[nodata] = np.nan
+    scale = np.where(np.isfinite(norm) & (norm > 0), norm, 1.0)
+    out_flux = (flux / scale[:, None]).astype(np.float32)
+    out_ivar = (ivar * scale[:, None] ** 2).astype(np.float32)
+    if flags.any():
+        log.debug("flags set on %d of %d spectra", int(np.sum(flags > 0)), len(flags))
+    return PreparedSpectra(out_flux, out_ivar, z, norm, coverage, flags, meta)

@@ -1,0 +1,54 @@
+"""Shared fixtures for specir's tests."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.nddata import InverseVariance
+
+from specir.testing import sdss_data_dir
+
+SDSS_UNIT = u.Unit("1e-17 erg / (s cm2 Angstrom)")
+
+
+@pytest.fixture(scope="session")
+def sdss_dir():
+    """The real SDSS spectra in ../shared/data/sdss (skipped when absent)."""
+    d = sdss_data_dir()
+    if d is None:
+        pytest.skip("real SDSS spectra not found: set SPECIR_TEST_DATA or add ../shared/data/sdss")
+    return d
+
+
+@pytest.fixture(scope="session")
+def sdss_files(sdss_dir):
+    return sorted(sdss_dir.glob("spec-*.fits"))
+
+
+def galaxy_like(n_pix=3850, loglam0=3.5800, seed=0, z=0.08):
+    """A synthetic SDSS-like spectrum: a red continuum, a 4000 Å break, emission lines, noise.
+
+    Returns wavelength (Å, vacuum), flux and ivar in 1e-17 erg/s/cm²/Å units.
+    """
+    rng = np.random.default_rng(seed)
+    wave = 10 ** (loglam0 + 1e-4 * np.arange(n_pix))
+    rest = wave / (1 + z)
+    cont = 20.0 * (rest / 5500.0) ** 0.5 * np.where(rest < 4000, 0.6, 1.0)
+    lines = sum(
+        a * np.exp(-0.5 * ((rest - c) / 2.5) ** 2)
+        for c, a in [(3727, 30), (4861, 20), (5007, 45), (6563, 80), (6584, 30)]
+    )
+    sigma = 0.5 + 0.02 * cont
+    flux = cont + lines + rng.normal(0, sigma)
+    return wave, flux, 1.0 / sigma**2
+
+
+def make_spectrum(seed=0, z=0.08, **kw):
+    from specutils import Spectrum
+
+    wave, flux, ivar = galaxy_like(seed=seed, z=z, **kw)
+    return Spectrum(
+        flux=flux * SDSS_UNIT,
+        spectral_axis=wave * u.AA,
+        uncertainty=InverseVariance(ivar, unit=SDSS_UNIT**-2),
+        redshift=z,
+    )
