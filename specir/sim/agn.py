@@ -15,10 +15,19 @@ _H, _C_CGS, _K = 6.62607015e-27, 2.99792458e10, 1.380649e-16
 # narrow lines (vacuum Å) with their ratio to a reference line:
 # (wavelength, reference, factor); references are derived per AGN below
 _NARROW = (
-    ("oiii_5008", 5008.24), ("oiii_4960", 4960.30), ("hb", 4862.69), ("hg", 4341.69),
-    ("ha", 6564.61), ("nii_6585", 6585.27), ("nii_6550", 6549.86), ("oii_3727", 3727.09),
-    ("oii_3730", 3729.88), ("neiii_3870", 3869.86), ("oi_6302", 6302.05),
-    ("sii_6718", 6718.29), ("sii_6733", 6732.67),
+    ("oiii_5008", 5008.24),
+    ("oiii_4960", 4960.30),
+    ("hb", 4862.69),
+    ("hg", 4341.69),
+    ("ha", 6564.61),
+    ("nii_6585", 6585.27),
+    ("nii_6550", 6549.86),
+    ("oii_3727", 3727.09),
+    ("oii_3730", 3729.88),
+    ("neiii_3870", 3869.86),
+    ("oi_6302", 6302.05),
+    ("sii_6718", 6718.29),
+    ("sii_6733", 6732.67),
 )
 
 
@@ -43,10 +52,19 @@ def _narrow_luminosities(p):
     oii = l5007 * p["oii_oiii"]
     sii = ha * p["sii_ha"]
     return {
-        "oiii_5008": l5007, "oiii_4960": l5007 / 2.98, "hb": hb, "hg": 0.468 * hb, "ha": ha,
-        "nii_6585": ha * p["nii_ha"], "nii_6550": ha * p["nii_ha"] / 3.05,
-        "oii_3727": oii * 0.45, "oii_3730": oii * 0.55, "neiii_3870": 0.1 * l5007,
-        "oi_6302": ha * p["oi_ha"], "sii_6718": 0.5 * sii, "sii_6733": 0.5 * sii,
+        "oiii_5008": l5007,
+        "oiii_4960": l5007 / 2.98,
+        "hb": hb,
+        "hg": 0.468 * hb,
+        "ha": ha,
+        "nii_6585": ha * p["nii_ha"],
+        "nii_6550": ha * p["nii_ha"] / 3.05,
+        "oii_3727": oii * 0.45,
+        "oii_3730": oii * 0.55,
+        "neiii_3870": 0.1 * l5007,
+        "oi_6302": ha * p["oi_ha"],
+        "sii_6718": 0.5 * sii,
+        "sii_6733": 0.5 * sii,
     }
 
 
@@ -92,8 +110,9 @@ def agn_optical(wave, p, *, instrument_sigma_kms=0.0):
         fwhm = 1e3 * (10.0 ** p["log_mbh"] / 2.0e6 / (l_ha / 1e42) ** 0.55) ** (1.0 / 2.06)
         fwhm = float(np.clip(fwhm, 1200.0, 12000.0))
         bsig = np.hypot(fwhm / 2.3548, instrument_sigma_kms)
-        out += _gauss_lines(wave, [6564.61, 4862.69, 4341.69],
-                            [l_ha, l_ha / 3.06, l_ha / 3.06 * 0.468], bsig)
+        out += _gauss_lines(
+            wave, [6564.61, 4862.69, 4341.69], [l_ha, l_ha / 3.06, l_ha / 3.06 * 0.468], bsig
+        )
     return out
 
 

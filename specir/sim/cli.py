@@ -13,10 +13,14 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, required=True, help="random seed")
     parser.add_argument("--out", required=True, help="output HATS catalog directory (new)")
     parser.add_argument("--config", default=None, help="TOML file overriding the defaults")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="processes to use (default: all cores)")
-    parser.add_argument("--keep-chunks", action="store_true",
-                        help="keep the per-chunk Parquet files after writing the catalog")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="processes to use (default: all cores)"
+    )
+    parser.add_argument(
+        "--keep-chunks",
+        action="store_true",
+        help="keep the per-chunk Parquet files after writing the catalog",
+    )
 
 
 def run(args):
@@ -25,8 +29,14 @@ def run(args):
     from specir.sim.survey import write_survey
 
     config = load_config(args.config) if args.config else SimConfig()
-    path = write_survey(args.out, n=args.n, seed=args.seed, config=config,
-                        n_workers=args.workers, keep_chunks=args.keep_chunks)
+    path = write_survey(
+        args.out,
+        n=args.n,
+        seed=args.seed,
+        config=config,
+        n_workers=args.workers,
+        keep_chunks=args.keep_chunks,
+    )
     logger.info("wrote %d simulated galaxies to %s", args.n, path)
     print(path)
     return 0

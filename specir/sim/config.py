@@ -193,13 +193,18 @@ class SimConfig:
 
     def __post_init__(self):
         if isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, int):
-            raise SpecIRInputError("chunk_size", f"must be an integer, got {self.chunk_size!r}",
-                                   "give a whole number")
+            raise SpecIRInputError(
+                "chunk_size", f"must be an integer, got {self.chunk_size!r}", "give a whole number"
+            )
         _check("", "chunk_size", self.chunk_size, 1, 100_000)
 
 
-_SECTIONS = {"population": PopulationConfig, "agn": AGNConfig, "sdss": SDSSConfig,
-             "wise": WISEConfig}
+_SECTIONS = {
+    "population": PopulationConfig,
+    "agn": AGNConfig,
+    "sdss": SDSSConfig,
+    "wise": WISEConfig,
+}
 
 
 def config_from_dict(data):
@@ -213,15 +218,17 @@ def config_from_dict(data):
             names = {f.name for f in dataclasses.fields(cls)}
             for k in value:
                 if k not in names:
-                    raise SpecIRInputError(f"{key}.{k}", "is not a known setting",
-                                           f"use one of {sorted(names)}")
+                    raise SpecIRInputError(
+                        f"{key}.{k}", "is not a known setting", f"use one of {sorted(names)}"
+                    )
             conv = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
             kwargs[key] = cls(**conv)
         elif key == "chunk_size":
             kwargs[key] = value
         else:
-            raise SpecIRInputError(key, "is not a known setting",
-                                   f"use one of {[*sorted(_SECTIONS), 'chunk_size']}")
+            raise SpecIRInputError(
+                key, "is not a known setting", f"use one of {[*sorted(_SECTIONS), 'chunk_size']}"
+            )
     return SimConfig(**kwargs)
 
 
@@ -232,7 +239,11 @@ def load_config(path):
         with path.open("rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
-        raise SpecIRInputError("config", f"file {path} does not exist", "give an existing file")
+        raise SpecIRInputError(
+            "config", f"file {path} does not exist", "give an existing file"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise SpecIRInputError("config", f"{path} is not valid TOML ({exc})", "fix the syntax")
+        raise SpecIRInputError(
+            "config", f"{path} is not valid TOML ({exc})", "fix the syntax"
+        ) from exc
     return config_from_dict(data)

@@ -64,13 +64,47 @@ def fiber_fraction(re_kpc, sersic, z, *, fiber_diameter=3.0, seeing_fwhm=1.5):
 # Hg street lights, [O I], Na D and a representative subset of the OH Meinel bands
 # (Osterbrock et al. 1996).
 _SKY_LINES = (
-    (4046.6, 15), (4358.3, 40), (5460.7, 45), (5577.3, 400), (5889.95, 60), (5895.9, 50),
-    (6300.3, 150), (6363.8, 50), (6863.9, 60), (6923.2, 50), (7276.4, 60), (7316.3, 120),
-    (7340.9, 120), (7369.2, 90), (7401.7, 80), (7524.1, 80), (7571.7, 90), (7750.6, 120),
-    (7794.1, 130), (7821.5, 110), (7853.3, 100), (7913.7, 120), (7964.7, 170), (7993.3, 170),
-    (8344.6, 260), (8399.2, 220), (8430.2, 220), (8465.4, 200), (8504.6, 160), (8761.3, 120),
-    (8827.1, 280), (8886.0, 240), (8919.6, 200), (8943.4, 210), (8958.1, 240), (8988.4, 210),
-    (9001.0, 260), (9038.0, 150), (9097.3, 140), (9203.0, 120), (9313.9, 300),
+    (4046.6, 15),
+    (4358.3, 40),
+    (5460.7, 45),
+    (5577.3, 400),
+    (5889.95, 60),
+    (5895.9, 50),
+    (6300.3, 150),
+    (6363.8, 50),
+    (6863.9, 60),
+    (6923.2, 50),
+    (7276.4, 60),
+    (7316.3, 120),
+    (7340.9, 120),
+    (7369.2, 90),
+    (7401.7, 80),
+    (7524.1, 80),
+    (7571.7, 90),
+    (7750.6, 120),
+    (7794.1, 130),
+    (7821.5, 110),
+    (7853.3, 100),
+    (7913.7, 120),
+    (7964.7, 170),
+    (7993.3, 170),
+    (8344.6, 260),
+    (8399.2, 220),
+    (8430.2, 220),
+    (8465.4, 200),
+    (8504.6, 160),
+    (8761.3, 120),
+    (8827.1, 280),
+    (8886.0, 240),
+    (8919.6, 200),
+    (8943.4, 210),
+    (8958.1, 240),
+    (8988.4, 210),
+    (9001.0, 260),
+    (9038.0, 150),
+    (9097.3, 140),
+    (9203.0, 120),
+    (9313.9, 300),
 )
 
 
@@ -104,8 +138,9 @@ def _noise_scale(cfg):
     return f**2 * throughput()[i] / (cfg.snr_at_fiber_g20**2 * (f + cont[i]))
 
 
-def observe_spectrum(wave_obs, flam_gal, flam_lines, sigma_kms, dlnlam, spec_slice, fiber_frac,
-                     rng, cfg):
+def observe_spectrum(
+    wave_obs, flam_gal, flam_lines, sigma_kms, dlnlam, spec_slice, fiber_frac, rng, cfg
+):
     """SDSS-like fibre spectrum on the model grid.
 
     Parameters
@@ -161,8 +196,7 @@ def observe_wise(flux_true, rng, cfg):
     flux_true = np.atleast_2d(np.asarray(flux_true, float))
     n = flux_true.shape[0]
     depth = 10.0 ** (cfg.depth_scatter * rng.standard_normal((n, 1)))
-    sigma = np.hypot(np.asarray(cfg.sigma_mjy)[None, :] * depth,
-                     cfg.calibration_error * flux_true)
+    sigma = np.hypot(np.asarray(cfg.sigma_mjy)[None, :] * depth, cfg.calibration_error * flux_true)
     obs = flux_true + sigma * rng.standard_normal(flux_true.shape)
     snr = obs / sigma
     detected = snr >= 2.0

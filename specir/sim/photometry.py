@@ -8,8 +8,14 @@ __all__ = ["BAND_ORDER", "band_fluxes_mjy", "filter_wavelength_aa"]
 
 BAND_ORDER = ("u", "g", "r", "i", "z", "w1", "w2", "w3", "w4")
 _SPECLITE = {
-    "u": "sdss2010-u", "g": "sdss2010-g", "r": "sdss2010-r", "i": "sdss2010-i",
-    "z": "sdss2010-z", "w1": "wise2010-W1", "w2": "wise2010-W2", "w3": "wise2010-W3",
+    "u": "sdss2010-u",
+    "g": "sdss2010-g",
+    "r": "sdss2010-r",
+    "i": "sdss2010-i",
+    "z": "sdss2010-z",
+    "w1": "wise2010-W1",
+    "w2": "wise2010-W2",
+    "w3": "wise2010-W3",
     "w4": "wise2010-W4",
 }
 _C_AA_S = 2.99792458e18

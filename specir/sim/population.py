@@ -145,13 +145,15 @@ def draw_population(n, rng, config):
     qpah = np.clip(qpah + pop_cfg.qpah_scatter * rng.standard_normal(n), 0.47, 4.58)
     log_umin = 0.2 + 0.7 * (log_ssfr + 10.0) + pop_cfg.umin_scatter * rng.standard_normal(n)
     umin = np.clip(10.0**log_umin, 0.1, 25.0)
-    gamma = np.clip(10.0 ** (-1.8 + 0.3 * (log_ssfr + 10.0) + 0.3 * rng.standard_normal(n)),
-                    1e-3, 0.5)
+    gamma = np.clip(
+        10.0 ** (-1.8 + 0.3 * (log_ssfr + 10.0) + 0.3 * rng.standard_normal(n)), 1e-3, 0.5
+    )
     log_u = np.clip(-3.1 + 0.3 * (log_ssfr + 10.0) + 0.25 * rng.standard_normal(n), -4.0, -1.5)
 
     # kinematics and size: sigma ~ M^0.3 (Zahid et al. 2016), R_e(M) from Shen et al. (2003)
-    veldisp = 10.0 ** (2.05 + 0.3 * (logm - 10.5) - np.where(quiescent, 0.0, 0.1)
-                       + 0.07 * rng.standard_normal(n))
+    veldisp = 10.0 ** (
+        2.05 + 0.3 * (logm - 10.5) - np.where(quiescent, 0.0, 0.1) + 0.07 * rng.standard_normal(n)
+    )
     veldisp = np.clip(veldisp, 30.0, 400.0)
     mlin = 10.0**logm
     re_late = 0.1 * mlin**0.14 * (1.0 + mlin / 3.98e10) ** (0.39 - 0.14)
@@ -163,11 +165,28 @@ def draw_population(n, rng, config):
     agn = _draw_agn(n, rng, logm, quiescent, agn_cfg)
     ra, dec = _footprint(n, rng)
     return {
-        "ra": ra, "dec": dec, "z": z, "quiescent": quiescent, "log_mstar_target": logm,
-        "log_sfr_target": log_sfr, "age": age, "tau": tau, "log_massformed": log_massformed,
-        "z_star": z_star, "z_gas": z_gas, "oh": oh, "av": av, "eta": np.full(n, 2.0),
-        "qpah": qpah, "umin": umin, "gamma": gamma, "log_u": log_u, "veldisp": veldisp,
-        "re_kpc": re_kpc, "sersic": sersic, **agn,
+        "ra": ra,
+        "dec": dec,
+        "z": z,
+        "quiescent": quiescent,
+        "log_mstar_target": logm,
+        "log_sfr_target": log_sfr,
+        "age": age,
+        "tau": tau,
+        "log_massformed": log_massformed,
+        "z_star": z_star,
+        "z_gas": z_gas,
+        "oh": oh,
+        "av": av,
+        "eta": np.full(n, 2.0),
+        "qpah": qpah,
+        "umin": umin,
+        "gamma": gamma,
+        "log_u": log_u,
+        "veldisp": veldisp,
+        "re_kpc": re_kpc,
+        "sersic": sersic,
+        **agn,
     }
 
 

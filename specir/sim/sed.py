@@ -97,9 +97,20 @@ class GalaxySED:
         config.max_redshift = 1.0
         config.R_spec = R_SPEC
         config.R_phot = R_PHOT
-        p0 = {"z": 0.1, "age": 5.0, "tau": 3.0, "log_massformed": 10.0, "z_star": 1.0,
-              "av": 0.3, "eta": 2.0, "qpah": 2.5, "umin": 1.0, "gamma": 0.01, "log_u": -3.0,
-              "z_gas": 1.0}
+        p0 = {
+            "z": 0.1,
+            "age": 5.0,
+            "tau": 3.0,
+            "log_massformed": 10.0,
+            "z_star": 1.0,
+            "av": 0.3,
+            "eta": 2.0,
+            "qpah": 2.5,
+            "umin": 1.0,
+            "gamma": 0.01,
+            "log_u": -3.0,
+            "z_gas": 1.0,
+        }
         self._model = bagpipes.model_galaxy(
             _components(p0), filt_list=list(_filter_files()), spec_wavs=grid_wavelength()
         )

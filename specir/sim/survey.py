@@ -46,8 +46,9 @@ def _check_n_seed(n, seed):
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise SpecIRInputError("n", f"must be a positive integer, got {n!r}", "pass n >= 1")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise SpecIRInputError("seed", f"must be a non-negative integer, got {seed!r}",
-                               "pass an integer seed >= 0")
+        raise SpecIRInputError(
+            "seed", f"must be a non-negative integer, got {seed!r}", "pass an integer seed >= 0"
+        )
 
 
 def _chunk_seeds(seed, n_chunks):
@@ -72,8 +73,15 @@ def observe_galaxy(params, sed, rng, config):
         return None
     sigma = float(np.hypot(params["veldisp"], inst_sigma))
     flux, ivar, mask = observe_spectrum(
-        wave_obs, flam_gal, flam_agn, sigma, sed.dlnlam, sed.spec_slice,
-        float(params["fiber_frac"]), rng, config.sdss,
+        wave_obs,
+        flam_gal,
+        flam_agn,
+        sigma,
+        sed.dlnlam,
+        sed.spec_slice,
+        float(params["fiber_frac"]),
+        rng,
+        config.sdss,
     )
     row = {f"modelmag_{b}": modelmag[i] for i, b in enumerate(BAND_ORDER[:5])}
     row.update({f"{b}_flux_true": fnu[5 + i] for i, b in enumerate(BAND_ORDER[5:])})
@@ -85,15 +93,39 @@ _C_KMS = 299792.458
 
 
 DEFAULT_GALAXY = {
-    "z": 0.1, "age": 8.0, "tau": 3.0, "log_massformed": 10.7, "z_star": 1.0, "z_gas": 1.0,
-    "av": 0.5, "eta": 2.0, "qpah": 2.5, "umin": 1.0, "gamma": 0.01, "log_u": -3.0,
-    "veldisp": 120.0, "fiber_frac": 0.4, "agn_type": 0, "log_lagn": np.nan, "log_mbh": 7.5,
-    "log_oiii": 41.0, "t_hot": 1200.0, "t_warm": 250.0, "f_hot": 0.15, "f_warm": 0.25,
-    "oiii_hb": 10.0, "nii_ha": 1.0, "oii_oiii": 0.3, "sii_ha": 0.4, "oi_ha": 0.1,
-    "nlr_sigma": 200.0, "av_lines": 1.0,
+    "z": 0.1,
+    "age": 8.0,
+    "tau": 2.0,
+    "log_massformed": 10.7,
+    "z_star": 1.0,
+    "z_gas": 1.0,
+    "av": 0.5,
+    "eta": 2.0,
+    "qpah": 2.5,
+    "umin": 1.0,
+    "gamma": 0.01,
+    "log_u": -3.0,
+    "veldisp": 120.0,
+    "fiber_frac": 0.4,
+    "agn_type": 0,
+    "log_lagn": np.nan,
+    "log_mbh": 7.5,
+    "log_oiii": 41.0,
+    "t_hot": 1200.0,
+    "t_warm": 250.0,
+    "f_hot": 0.15,
+    "f_warm": 0.25,
+    "oiii_hb": 10.0,
+    "nii_ha": 1.0,
+    "oii_oiii": 0.3,
+    "sii_ha": 0.4,
+    "oi_ha": 0.1,
+    "nlr_sigma": 200.0,
+    "av_lines": 1.0,
 }
-"""Parameters of one reference galaxy (a star-forming disc at z = 0.1), for
-:func:`model_photometry`; the keys are those drawn by :mod:`specir.sim.population`."""
+"""Parameters of one reference galaxy (a main-sequence disc at z = 0.1, log M* ≈ 10.45,
+SFR ≈ 2 Msun/yr) for :func:`model_photometry`; the keys are those drawn by
+:mod:`specir.sim.population`."""
 
 
 def model_photometry(**params):
@@ -121,8 +153,9 @@ def model_photometry(**params):
         p["log_oiii"] = p["log_lagn"] - np.log10(3500.0)
     unknown = set(params) - set(DEFAULT_GALAXY)
     if unknown:
-        raise SpecIRInputError(sorted(unknown)[0], "is not a galaxy parameter",
-                               f"use one of {sorted(DEFAULT_GALAXY)}")
+        raise SpecIRInputError(
+            sorted(unknown)[0], "is not a galaxy parameter", f"use one of {sorted(DEFAULT_GALAXY)}"
+        )
     sed = _sed()
     z = float(p["z"])
     flam, truth = sed.compute(p)
@@ -130,8 +163,7 @@ def model_photometry(**params):
         dfac = 1.0 / (4.0 * np.pi * luminosity_distance_cm(z) ** 2 * (1.0 + z))
         flam = flam + (agn_optical(sed.wave_rest, p) + torus(sed.wave_rest, p)) * dfac
     fnu = band_fluxes_mjy(sed.wave_rest * (1.0 + z), flam)
-    out = {f"modelmag_{b}": -2.5 * np.log10(fnu[i] / 3631e3)
-           for i, b in enumerate(BAND_ORDER[:5])}
+    out = {f"modelmag_{b}": -2.5 * np.log10(fnu[i] / 3631e3) for i, b in enumerate(BAND_ORDER[:5])}
     mags = mjy_to_mag(fnu[5:])
     for i, b in enumerate(BAND_ORDER[5:]):
         out[f"{b}_flux_true"] = fnu[5 + i]
@@ -151,7 +183,9 @@ def simulate_chunk(index, n, seed_seq, config):
         batch = max(16, int(1.3 * (n - len(rows))))
         pop = draw_population(batch, rng, config)
         pop["fiber_frac"] = fiber_fraction(
-            pop["re_kpc"], pop["sersic"], pop["z"],
+            pop["re_kpc"],
+            pop["sersic"],
+            pop["z"],
             fiber_diameter=config.sdss.fiber_diameter_arcsec,
             seeing_fwhm=config.sdss.seeing_fwhm_arcsec,
         )
@@ -170,26 +204,33 @@ def simulate_chunk(index, n, seed_seq, config):
             if len(rows) == n:
                 break
     df = pd.DataFrame(rows)
-    wise = observe_wise(df[[f"w{b}_flux_true" for b in range(1, 5)]].to_numpy(), rng,
-                        config.wise)
+    wise = observe_wise(df[[f"w{b}_flux_true" for b in range(1, 5)]].to_numpy(), rng, config.wise)
     first = index * config.chunk_size
     pk = {k: np.array([p[k] for p in params_kept]) for k in params_kept[0]}
     agn_type = pk["agn_type"].astype(np.int8)
-    out = pd.DataFrame({
-        "id": np.arange(first, first + n, dtype=np.int64),
-        "ra": pk["ra"], "dec": pk["dec"], "z": pk["z"],
-        **wise,
-        **{c: df[c].to_numpy() for c in df.columns if c.endswith("_flux_true")},
-        "log_lagn_true": np.where(agn_type > 0, pk["log_lagn"], np.nan),
-        "agn_type_true": agn_type,
-        "q_pah_true": pk["qpah"], "u_min_true": pk["umin"], "gamma_true": pk["gamma"],
-        "log_mstar_true": df["log_mstar_true"].to_numpy(),
-        "log_sfr_true": df["log_sfr_true"].to_numpy(),
-        "metallicity_true": pk["z_star"], "gas_metallicity_true": pk["z_gas"],
-        "av_true": pk["av"], "veldisp_true": pk["veldisp"],
-        "fiber_fraction_true": pk["fiber_frac"],
-        **{c: df[c].to_numpy() for c in df.columns if c.startswith("modelmag_")},
-    })
+    out = pd.DataFrame(
+        {
+            "id": np.arange(first, first + n, dtype=np.int64),
+            "ra": pk["ra"],
+            "dec": pk["dec"],
+            "z": pk["z"],
+            **wise,
+            **{c: df[c].to_numpy() for c in df.columns if c.endswith("_flux_true")},
+            "log_lagn_true": np.where(agn_type > 0, pk["log_lagn"], np.nan),
+            "agn_type_true": agn_type,
+            "q_pah_true": pk["qpah"],
+            "u_min_true": pk["umin"],
+            "gamma_true": pk["gamma"],
+            "log_mstar_true": df["log_mstar_true"].to_numpy(),
+            "log_sfr_true": df["log_sfr_true"].to_numpy(),
+            "metallicity_true": pk["z_star"],
+            "gas_metallicity_true": pk["z_gas"],
+            "av_true": pk["av"],
+            "veldisp_true": pk["veldisp"],
+            "fiber_fraction_true": pk["fiber_frac"],
+            **{c: df[c].to_numpy() for c in df.columns if c.startswith("modelmag_")},
+        }
+    )
     out["flux"] = list(np.stack(fluxes))
     out["ivar"] = list(np.stack(ivars))
     out["mask"] = list(np.stack(masks))
@@ -232,8 +273,9 @@ def simulate(n, *, seed, config=None):
     _check_n_seed(n, seed)
     sizes = _chunk_sizes(n, config.chunk_size)
     seeds = _chunk_seeds(seed, len(sizes))
-    return pd.concat([simulate_chunk(i, m, seeds[i], config) for i, m in enumerate(sizes)],
-                     ignore_index=True)
+    return pd.concat(
+        [simulate_chunk(i, m, seeds[i], config) for i, m in enumerate(sizes)], ignore_index=True
+    )
 
 
 def _arrow_table(df):
@@ -244,8 +286,9 @@ def _arrow_table(df):
         if c in ("flux", "ivar", "mask"):
             arr = np.stack(df[c].to_numpy())
             typ = pa.bool_() if c == "mask" else pa.float32()
-            flat = pa.array(arr.reshape(-1).astype(np.bool_ if c == "mask" else np.float32),
-                            type=typ)
+            flat = pa.array(
+                arr.reshape(-1).astype(np.bool_ if c == "mask" else np.float32), type=typ
+            )
             cols[c] = pa.FixedSizeListArray.from_arrays(flat, GRID_NPIX)
         else:
             cols[c] = pa.array(df[c].to_numpy())
@@ -301,19 +344,21 @@ def write_survey(path, *, n, seed, config=None, n_workers=None, keep_chunks=Fals
     if mpath.exists():
         old = json.loads(mpath.read_text())
         if old != json.loads(json.dumps(manifest)):
-            raise SpecIRInputError("out", f"{work} holds chunks of a different run",
-                                   "remove that folder or use the same n, seed and config")
+            raise SpecIRInputError(
+                "out",
+                f"{work} holds chunks of a different run",
+                "remove that folder or use the same n, seed and config",
+            )
     else:
         mpath.write_text(json.dumps(manifest, indent=1))
     sizes = _chunk_sizes(n, config.chunk_size)
     seeds = _chunk_seeds(seed, len(sizes))
     files = [work / f"chunk_{i:06d}.parquet" for i in range(len(sizes))]
-    todo = [(i, m, seeds[i], config, files[i]) for i, m in enumerate(sizes)
-            if not files[i].exists()]
-    logger.info("%d of %d chunks to simulate with %d processes", len(todo), len(sizes),
-                n_workers)
-    with tqdm(total=n, initial=n - sum(t[1] for t in todo), unit="gal",
-              desc="simulating") as bar:
+    todo = [
+        (i, m, seeds[i], config, files[i]) for i, m in enumerate(sizes) if not files[i].exists()
+    ]
+    logger.info("%d of %d chunks to simulate with %d processes", len(todo), len(sizes), n_workers)
+    with tqdm(total=n, initial=n - sum(t[1] for t in todo), unit="gal", desc="simulating") as bar:
         if n_workers == 1:
             for t in todo:
                 _run_chunk(t)
@@ -350,8 +395,15 @@ def _write_hats(path, files, n_workers):
         progress_bar=True,
         simple_progress_bar=True,
     )
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, memory_limit="4GiB") as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            memory_limit="4GiB",
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         pipeline_with_client(args, client)
     shutil.rmtree(path.parent / f"{path.name}_tmp", ignore_errors=True)
