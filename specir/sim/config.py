@@ -181,7 +181,7 @@ class SimConfig:
     >>> SimConfig(chunk_size=0)
     Traceback (most recent call last):
     ...
-    specir.errors.SpecIRInputError: chunk_size ...
+    specir.errors.SpecIRInputError: chunk_size: is 0, below the allowed minimum 1. Fix: raise it
     """
 
     population: PopulationConfig = field(default_factory=PopulationConfig)
