@@ -64,6 +64,7 @@ def main():
         "HATS import (add the measured one from a logged run)",
         "load_average_1min_before": load_before,
         "load_average_1min_after": os.getloadavg()[0],
+        "contended": load_before > 0.5 * cores,
         "goal_100k_wall_h": 2.0,
         "measured_runs": [parse_log(p) for p in args.log],
     }
