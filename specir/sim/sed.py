@@ -9,7 +9,9 @@ dust emission (q_PAH, U_min, gamma) normalised by energy balance to the absorbed
 bagpipes is GPL-3.0 licensed; it is imported only here, only when a simulation runs.
 """
 
+import contextlib
 import functools
+import io
 import logging
 import os
 import tempfile
@@ -89,10 +91,13 @@ class GalaxySED:
     """
 
     def __init__(self):
-        with warnings.catch_warnings():
+        chatter = io.StringIO()
+        with warnings.catch_warnings(), contextlib.redirect_stdout(chatter):
             warnings.simplefilter("ignore")
             import bagpipes
             from bagpipes import config
+        if chatter.getvalue().strip():
+            logger.debug("bagpipes: %s", chatter.getvalue().strip())
 
         config.max_redshift = 1.0
         config.R_spec = R_SPEC
