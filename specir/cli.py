@@ -16,6 +16,7 @@ COMMANDS = {
     "predict": ("specir.predict", "predict W1–W4, log L_AGN and q_PAH for spectrum files"),
     "train": ("specir.train", "train a model bundle from a HATS catalog (TOML config)"),
     "evaluate": ("specir.evaluate", "score a bundle and baselines on a held-out catalog"),
+    "simulate": ("specir.sim.cli", "simulate an SDSS x WISE survey (HATS catalog; extra 'sim')"),
 }
 
 

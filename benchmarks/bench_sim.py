@@ -1,0 +1,75 @@
+"""Throughput of the simulated survey generator (``specir.sim``).
+
+Usage: python benchmarks/bench_sim.py [--n 200] [--log PATH ...]
+
+Times :func:`specir.sim.simulate` in one process (after the once-per-process bagpipes set-up,
+which is timed separately), gives galaxies per second per core (after the r < 17.77 cut, so
+rejected candidates are included in the cost) and extrapolates the wall time of a
+100,000-galaxy survey on all cores of this machine. ``--log`` adds measured runs: the
+``specir simulate`` log files (tqdm's last "simulating" line and the first/last time stamps).
+The 1-minute load average is recorded: other work on the machine slows the numbers.
+"""
+
+import argparse
+import os
+import re
+import time
+from datetime import datetime
+
+from machine import write_result
+
+from specir.sim import SimConfig, simulate
+
+
+def parse_log(path):
+    text = open(path, encoding="utf-8", errors="replace").read().replace("\r", "\n")
+    stamps = re.findall(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ ", text, flags=re.M)
+    bars = re.findall(r"simulating: 100%\|[^|]*\| (\d+)/\d+ \[(\d+):(\d+)(?::(\d+))?", text)
+    out = {"log": str(path)}
+    if bars:
+        n, a, b, c = bars[-1]
+        secs = int(a) * 60 + int(b) if not c else int(a) * 3600 + int(b) * 60 + int(c)
+        out.update(n_galaxies=int(n), simulate_wall_s=secs)
+    if len(stamps) >= 2 and "wrote" in text:
+        t0, t1 = (datetime.strptime(s, "%Y-%m-%d %H:%M:%S") for s in (stamps[0], stamps[-1]))
+        out["total_wall_s_including_hats"] = (t1 - t0).total_seconds()
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=123)
+    ap.add_argument("--log", nargs="*", default=[])
+    args = ap.parse_args()
+    from specir.sim.survey import _sed
+
+    load_before = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    _sed()
+    setup = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    df = simulate(args.n, seed=args.seed, config=SimConfig(chunk_size=args.n))
+    dt = time.perf_counter() - t0
+    assert len(df) == args.n
+    rate = args.n / dt
+    cores = os.cpu_count()
+    result = {
+        "n_galaxies": args.n,
+        "bagpipes_setup_s_per_process": setup,
+        "simulate_seconds": dt,
+        "galaxies_per_s_per_core": rate,
+        "extrapolated_100k_wall_h_all_cores": 100_000 / (rate * cores) / 3600.0,
+        "extrapolation_note": "simulation only, linear in n, all cores busy; excludes the "
+        "HATS import (add the measured one from a logged run)",
+        "load_average_1min_before": load_before,
+        "load_average_1min_after": os.getloadavg()[0],
+        "contended": load_before > 0.5 * cores,
+        "goal_100k_wall_h": 2.0,
+        "measured_runs": [parse_log(p) for p in args.log],
+    }
+    print(write_result("sim", result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""A physically grounded simulated SDSS × WISE survey (optional extra ``sim``).
+
+Galaxy SEDs come from bagpipes (BC03 stellar populations, Cloudy nebular emission, Draine & Li
+dust emission with energy balance); AGN add narrow/broad lines, a disc continuum and an
+analytic torus; the observation adds SDSS fibre spectra and AllWISE-style photometry.
+bagpipes is GPL-3.0 licensed and only imported when a simulation runs.
+
+Public API: :func:`simulate` (in memory), :func:`write_survey` (parallel, resumable, HATS),
+:func:`model_photometry` (one galaxy at fixed parameters), :class:`SimConfig`,
+:func:`load_config`.
+"""
+
+from specir.sim.config import (
+    AGNConfig,
+    PopulationConfig,
+    SDSSConfig,
+    SimConfig,
+    WISEConfig,
+    load_config,
+)
+from specir.sim.survey import DEFAULT_GALAXY, model_photometry, simulate, write_survey
+
+__all__ = [
+    "DEFAULT_GALAXY",
+    "AGNConfig",
+    "PopulationConfig",
+    "SDSSConfig",
+    "SimConfig",
+    "WISEConfig",
+    "load_config",
+    "model_photometry",
+    "simulate",
+    "write_survey",
+]
