@@ -1,0 +1,222 @@
+"""Definitions of the value-added catalog's columns: one place for names, units, UCDs, types.
+
+The catalog job writes these definitions into the Parquet schema of the HATS catalog it
+produces, and the TAP service (``specir serve``) reads them back to describe every column.
+
+Metadata convention
+-------------------
+Each Arrow field of a catalog's Parquet schema may carry field-level key-value metadata with
+the (UTF-8, byte-string) keys
+
+``unit``
+    The unit as a VOUnit string (``"mJy"``, ``"deg"``, ``"erg/s"``, ``"%"``); empty when
+    dimensionless.
+``ucd``
+    The IVOA UCD1+ word list (``"phot.flux.density;em.IR.3-4um"``).
+``description``
+    One sentence a person can read.
+
+The schema that counts is the one in the catalog's ``dataset/_common_metadata`` file (the
+catalog-wide Parquet schema that HATS writes); :func:`write_column_metadata` rewrites that file
+(and ``dataset/_metadata`` when present) with the annotations. Readers fall back to the
+definitions in :data:`VAC_COLUMNS` for a known column name whose field carries no metadata.
+
+Examples
+--------
+>>> COLUMNS["w1_flux"].unit, COLUMNS["w1_flux"].ucd
+('mJy', 'phot.flux.density;em.IR.3-4um')
+>>> import pyarrow as pa
+>>> schema = annotate_schema(pa.schema([("ra", pa.float64()), ("other", pa.int32())]))
+>>> column_metadata(schema.field("ra"))["unit"]
+'deg'
+>>> column_metadata(schema.field("other"))
+{'unit': '', 'ucd': '', 'description': ''}
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "COLUMNS",
+    "VAC_COLUMNS",
+    "ColumnDef",
+    "annotate_schema",
+    "column_metadata",
+    "write_column_metadata",
+]
+
+METADATA_KEYS = ("unit", "ucd", "description")
+
+
+@dataclass(frozen=True)
+class ColumnDef:
+    """One column of the value-added catalog."""
+
+    name: str
+    """Column name."""
+    dtype: str
+    """Arrow/NumPy type name (``"int64"``, ``"float64"``, ``"float32"``)."""
+    unit: str
+    """VOUnit string; empty when dimensionless."""
+    ucd: str
+    """IVOA UCD1+."""
+    description: str
+    """Human-readable description."""
+
+
+_IR = {"w1": "em.IR.3-4um", "w2": "em.IR.4-8um", "w3": "em.IR.8-15um", "w4": "em.IR.15-30um"}
+_UM = {"w1": "3.4", "w2": "4.6", "w3": "12", "w4": "22"}
+
+
+def _band_columns():
+    out = []
+    for b, em in _IR.items():
+        what = f"WISE {b.upper()} ({_UM[b]} um)"
+        out.append(
+            ColumnDef(
+                f"{b}_flux",
+                "float32",
+                "mJy",
+                f"phot.flux.density;{em}",
+                f"Predicted {what} flux density",
+            )
+        )
+        out.append(
+            ColumnDef(
+                f"{b}_flux_err",
+                "float32",
+                "mJy",
+                f"stat.error;phot.flux.density;{em}",
+                f"1-sigma uncertainty of the predicted {what} flux density",
+            )
+        )
+    for b, em in _IR.items():
+        what = f"WISE {b.upper()} ({_UM[b]} um)"
+        out.append(
+            ColumnDef(
+                f"{b}_mag", "float32", "mag", f"phot.mag;{em}", f"Predicted {what} Vega magnitude"
+            )
+        )
+        out.append(
+            ColumnDef(
+                f"{b}_mag_err",
+                "float32",
+                "mag",
+                f"stat.error;phot.mag;{em}",
+                f"1-sigma uncertainty of the predicted {what} Vega magnitude",
+            )
+        )
+    return out
+
+
+VAC_COLUMNS = (
+    ColumnDef("id", "int64", "", "meta.id;meta.main", "Object identifier"),
+    ColumnDef("ra", "float64", "deg", "pos.eq.ra;meta.main", "Right ascension (ICRS)"),
+    ColumnDef("dec", "float64", "deg", "pos.eq.dec;meta.main", "Declination (ICRS)"),
+    ColumnDef("z", "float64", "", "src.redshift", "Spectroscopic redshift"),
+    *_band_columns(),
+    ColumnDef(
+        "w1_w2", "float32", "mag", "phot.color;em.IR.3-4um;em.IR.4-8um", "Predicted W1-W2 colour"
+    ),
+    ColumnDef(
+        "w2_w3", "float32", "mag", "phot.color;em.IR.4-8um;em.IR.8-15um", "Predicted W2-W3 colour"
+    ),
+    ColumnDef(
+        "log_lagn",
+        "float32",
+        "log(erg/s)",
+        "phys.luminosity;src.agn",
+        "Predicted log10 AGN bolometric luminosity (NaN: no AGN)",
+    ),
+    ColumnDef(
+        "log_lagn_err",
+        "float32",
+        "dex",
+        "stat.error;phys.luminosity;src.agn",
+        "1-sigma uncertainty of log_lagn",
+    ),
+    ColumnDef(
+        "q_pah",
+        "float32",
+        "%",
+        "phys.abund;phys.composition",
+        "Predicted PAH mass fraction q_PAH of the dust",
+    ),
+    ColumnDef("q_pah_err", "float32", "%", "stat.error;phys.abund", "1-sigma uncertainty of q_pah"),
+    ColumnDef(
+        "flags",
+        "int64",
+        "",
+        "meta.code.qual",
+        "Quality bits (specir.Flags); 0 means clean",
+    ),
+)
+"""The value-added columns, in catalog order."""
+
+COLUMNS = {c.name: c for c in VAC_COLUMNS}
+""":data:`VAC_COLUMNS` by name."""
+
+
+def column_metadata(field):
+    """Unit, UCD and description of one Arrow field (``""`` where unknown).
+
+    Field metadata wins; a known value-added column name without metadata falls back to
+    :data:`COLUMNS`.
+    """
+    meta = {k.decode(): v.decode() for k, v in (field.metadata or {}).items()}
+    known = COLUMNS.get(field.name)
+    out = {}
+    for key in METADATA_KEYS:
+        value = meta.get(key)
+        if value is None and known is not None:
+            value = getattr(known, key)
+        out[key] = value or ""
+    return out
+
+
+def annotate_schema(schema, definitions=None):
+    """Return ``schema`` with unit/UCD/description field metadata for the columns it knows.
+
+    Parameters
+    ----------
+    schema : pyarrow.Schema
+    definitions : mapping of str to ColumnDef, optional
+        Defaults to :data:`COLUMNS`.
+    """
+    definitions = COLUMNS if definitions is None else definitions
+    fields = []
+    for field in schema:
+        d = definitions.get(field.name)
+        if d is not None:
+            meta = dict(field.metadata or {})
+            meta.update({k.encode(): getattr(d, k).encode() for k in METADATA_KEYS})
+            field = field.with_metadata(meta)
+        fields.append(field)
+    import pyarrow as pa
+
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+def write_column_metadata(catalog_dir, definitions=None):
+    """Write the column annotations into a HATS catalog's ``dataset/_common_metadata``.
+
+    Parameters
+    ----------
+    catalog_dir : str or path-like
+        The HATS catalog directory (the one holding ``hats.properties``).
+    definitions : mapping of str to ColumnDef, optional
+        Defaults to :data:`COLUMNS`.
+    """
+    import pyarrow.parquet as pq
+
+    from specir.errors import SpecIRInputError
+
+    dataset = Path(catalog_dir) / "dataset"
+    common = dataset / "_common_metadata"
+    if not common.exists():
+        raise SpecIRInputError(
+            "catalog_dir",
+            f"has no {common}",
+            "pass the HATS catalog directory (the one with hats.properties), not a collection",
+        )
+    pq.write_metadata(annotate_schema(pq.read_schema(common), definitions), common)
