@@ -17,6 +17,7 @@ COMMANDS = {
     "train": ("specir.train", "train a model bundle from a HATS catalog (TOML config)"),
     "evaluate": ("specir.evaluate", "score a bundle and baselines on a held-out catalog"),
     "simulate": ("specir.sim.cli", "simulate an SDSS x WISE survey (HATS catalog; extra 'sim')"),
+    "catalog": ("specir.catalog.job", "run a survey-wide value-added catalog job (TOML recipe)"),
     "serve": ("specir.tap.cli", "serve HATS catalogs through an IVOA TAP 1.1 service"),
 }
 
