@@ -70,8 +70,9 @@ def load_recipe(path, **overrides):
         if key not in known:
             raise SpecIRInputError(key, f"is not a recipe key ({sorted(known)})", "remove it")
     for key in ("input", "output", "model"):
-        if key in data and key != "model" or (key == "model" and data.get(key, "default") != "default"):
-            p = Path(data[key])
+        value = data.get(key)
+        if isinstance(value, str) and (key != "model" or "/" in value):
+            p = Path(value).expanduser()
             data[key] = str(p if p.is_absolute() else (path.parent / p).resolve())
     return Recipe(**data)
 
@@ -134,7 +135,7 @@ def _provenance(recipe, model_sha):
         "specir_version": __version__,
         "specir_model_sha256": model_sha,
         "specir_input_catalog": recipe.input,
-        "specir_recipe": repr(asdict(recipe)).replace("\n", " "),
+        "specir_recipe": " ".join(f"{k}={v}" for k, v in asdict(recipe).items()),
         "specir_created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
@@ -145,8 +146,6 @@ def run_job(recipe, *, workers=1, scheduler=None, resume=False, memory_limit="4G
     ``memory_limit`` bounds each local worker (Dask pauses/restarts a worker above it).
     """
     import lsdb
-    from dask.diagnostics import ProgressBar  # noqa: F401  (local fallback)
-    from dask.distributed import progress  # noqa: F401
 
     from specir.bundle import load_bundle
     from specir.columns import write_column_metadata
@@ -173,15 +172,18 @@ def run_job(recipe, *, workers=1, scheduler=None, resume=False, memory_limit="4G
     )
     client, cluster = _client(workers, scheduler, memory_limit)
     try:
-        vac.write_catalog(partial, catalog_name=recipe.table_name, overwrite=True)
+        vac.write_catalog(
+            partial,
+            catalog_name=recipe.table_name,
+            as_collection=False,
+            overwrite=True,
+            addl_hats_properties=_provenance(recipe, model_sha),
+        )
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
     write_column_metadata(partial)
-    with open(partial / "hats.properties", "a") as f:
-        for k, v in _provenance(recipe, model_sha).items():
-            f.write(f"{k}={v}\n")
     os.replace(partial, output)
     shutil.rmtree(staging, ignore_errors=True)
     log.info("wrote %s", output)
