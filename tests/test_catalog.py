@@ -70,3 +70,34 @@ def test_recipe_names_bad_key(tmp_path):
     p.write_text('input = "a"\noutput = "b"\nbogus = 1\n')
     with pytest.raises(SpecIRInputError, match="bogus"):
         load_recipe(p)
+
+
+def test_sigkill_then_resume_identical(vac, tmp_path):
+    """SIGKILL a real CLI run once a partition is staged; --resume gives the same catalog."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    path, recipe = vac
+    out = tmp_path / "vac3"
+    toml = tmp_path / "r.toml"
+    toml.write_text(f'input = "{recipe.input}"\noutput = "{out}"\nmodel = "{recipe.model}"\n')
+    cmd = [sys.executable, "-m", "specir.cli", "-q", "catalog", "run", str(toml), "--workers", "1"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    staging = Path(f"{out}.staging")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if staging.exists() and any(staging.rglob("*.parquet")):
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()
+    assert subprocess.run([*cmd, "--resume"], env=env, timeout=300).returncode == 0
+    one = lsdb.open_catalog(path).compute().sort_values("id").reset_index(drop=True)
+    got = lsdb.open_catalog(out).compute().sort_values("id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(one, got)
