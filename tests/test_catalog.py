@@ -101,3 +101,18 @@ def test_sigkill_then_resume_identical(vac, tmp_path):
     one = lsdb.open_catalog(path).compute().sort_values("id").reset_index(drop=True)
     got = lsdb.open_catalog(out).compute().sort_values("id").reset_index(drop=True)
     pd.testing.assert_frame_equal(one, got)
+
+
+def test_column_metadata_and_provenance(vac, trained_bundle):
+    import pyarrow.parquet as pq
+
+    from specir.bundle import load_bundle
+    from specir.columns import column_metadata
+
+    path, _ = vac
+    schema = pq.read_schema(path / "dataset" / "_common_metadata")
+    assert column_metadata(schema.field("w1_flux"))["unit"] == "mJy"
+    assert column_metadata(schema.field("ra"))["ucd"].startswith("pos.eq.ra")
+    props = (path / "hats.properties").read_text()
+    sha = load_bundle(_bundle_path(trained_bundle), device="cpu").card["sha256"]
+    assert f"specir_model_sha256={sha}" in props and "specir_input_catalog=" in props
