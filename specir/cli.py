@@ -16,8 +16,9 @@ COMMANDS = {
     "predict": ("specir.predict", "predict W1–W4, log L_AGN and q_PAH for spectrum files"),
     "train": ("specir.train", "train a model bundle from a HATS catalog (TOML config)"),
     "evaluate": ("specir.evaluate", "score a bundle and baselines on a held-out catalog"),
-    "serve": ("specir.tap.cli", "serve HATS catalogs through an IVOA TAP 1.1 service"),
     "simulate": ("specir.sim.cli", "simulate an SDSS x WISE survey (HATS catalog; extra 'sim')"),
+    "catalog": ("specir.catalog.job", "run a survey-wide value-added catalog job (TOML recipe)"),
+    "serve": ("specir.tap.cli", "serve HATS catalogs through an IVOA TAP 1.1 service"),
 }
 
 

@@ -1,0 +1,212 @@
+"""``specir catalog run RECIPE``: predictions for a whole HATS spectra catalog.
+
+Each input partition is predicted by a Dask task (``map_partitions`` with explicit ``meta``) and
+staged as ``<output>.staging/Norder=k/Npix=n.parquet``, written to a temporary file and renamed
+atomically, so a staged file exists only when its partition is complete. ``--resume`` reuses the
+staged partitions. The final catalog is written with lsdb ``write_catalog`` into
+``<output>.partial`` and renamed to ``<output>`` only when complete. The model is loaded once per
+worker process (:func:`specir.bundle.load_bundle` keeps a module-level cache keyed by bundle path
+and device).
+"""
+
+import logging
+import os
+import shutil
+import time
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from specir.errors import SpecIRInputError
+
+__all__ = ["Recipe", "load_recipe", "run_job"]
+
+log = logging.getLogger(__name__)
+
+INPUT_COLUMNS = ["id", "ra", "dec", "z", "flux", "ivar", "mask"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A value-added catalog job, read from TOML (paths relative to the TOML file)."""
+
+    input: str
+    """Input HATS spectra catalog."""
+    output: str
+    """Output HATS value-added catalog."""
+    model: str = "default"
+    """Model bundle directory or name."""
+    table_name: str = "vac"
+    """Published table name."""
+    min_order: int = 0
+    """Lowest HEALPix order of the input partitions expected."""
+    max_order: int = 10
+    """Highest HEALPix order of the input partitions expected."""
+    device: str = "auto"
+    batch_size: int = 1024
+
+    def __post_init__(self):
+        for name in ("input", "output", "model", "table_name", "device"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise SpecIRInputError(name, "must be a non-empty string", "fix the recipe")
+        for name in ("min_order", "max_order", "batch_size"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                raise SpecIRInputError(name, "must be a non-negative integer", "fix the recipe")
+        if self.min_order > self.max_order:
+            raise SpecIRInputError("min_order", "exceeds max_order", "fix the recipe")
+
+
+def load_recipe(path, **overrides):
+    """Read a :class:`Recipe` from a TOML file; unknown keys raise naming the key."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        data = tomllib.load(f)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name for f in fields(Recipe)}
+    for key in data:
+        if key not in known:
+            raise SpecIRInputError(key, f"is not a recipe key ({sorted(known)})", "remove it")
+    for key in ("input", "output", "model"):
+        value = data.get(key)
+        if isinstance(value, str) and (key != "model" or "/" in value):
+            p = Path(value).expanduser()
+            data[key] = str(p if p.is_absolute() else (path.parent / p).resolve())
+    return Recipe(**data)
+
+
+def _meta():
+    from specir.columns import VAC_COLUMNS
+
+    return pd.DataFrame({c.name: pd.Series(dtype=c.dtype) for c in VAC_COLUMNS}).rename_axis(
+        "_healpix_29"
+    )
+
+
+def _predict_partition(df, pixel, *, recipe, staging):
+    """Predict one partition, staged atomically; reused when already staged."""
+    from specir.columns import VAC_COLUMNS
+    from specir.predict import predict_prepared
+    from specir.spectra import prepare_grid_arrays
+
+    done = Path(staging) / f"Norder={pixel.order}" / f"Npix={pixel.pixel}.parquet"
+    if done.exists():
+        return pd.read_parquet(done)
+    n = len(df)
+    out = pd.DataFrame(index=df.index)
+    for c in ("id", "ra", "dec", "z"):
+        out[c] = df[c].to_numpy()
+    if n:
+        flux = np.stack(df["flux"].to_numpy()).astype(np.float32)
+        ivar = np.stack(df["ivar"].to_numpy()).astype(np.float32)
+        mask = np.stack(df["mask"].to_numpy()).astype(bool) if "mask" in df else None
+        prep = prepare_grid_arrays(flux, ivar, df["z"].to_numpy(np.float64), mask=mask)
+        table = predict_prepared(
+            prep, model=recipe.model, device=recipe.device, batch_size=recipe.batch_size
+        )
+        for col in table.colnames:
+            out[col] = np.asarray(getattr(table[col], "value", table[col]))
+    out = out.reindex(columns=[c.name for c in VAC_COLUMNS])
+    out = out.astype({c.name: c.dtype for c in VAC_COLUMNS})
+    done.parent.mkdir(parents=True, exist_ok=True)
+    tmp = done.with_suffix(f".tmp{os.getpid()}")
+    out.to_parquet(tmp)
+    os.replace(tmp, done)
+    return out
+
+
+def _client(workers, scheduler, memory_limit):
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler), None
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit
+    )
+    return Client(cluster), cluster
+
+
+def _provenance(recipe, model_sha):
+    from specir import __version__
+
+    return {
+        "specir_version": __version__,
+        "specir_model_sha256": model_sha,
+        "specir_input_catalog": recipe.input,
+        "specir_recipe": " ".join(f"{k}={v}" for k, v in asdict(recipe).items()),
+        "specir_created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def run_job(recipe, *, workers=1, scheduler=None, resume=False, memory_limit="4GiB"):
+    """Run a :class:`Recipe`; returns the output path.
+
+    ``memory_limit`` bounds each local worker (Dask pauses/restarts a worker above it).
+    """
+    import lsdb
+
+    from specir.bundle import load_bundle
+    from specir.columns import write_column_metadata
+
+    output = Path(recipe.output)
+    staging = Path(f"{output}.staging")
+    partial = Path(f"{output}.partial")
+    if not resume:
+        shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(partial, ignore_errors=True)
+    if output.exists():
+        if not resume:
+            raise SpecIRInputError("output", f"{output} exists", "remove it or use --resume")
+        shutil.rmtree(output)
+    staging.mkdir(parents=True, exist_ok=True)
+    model_sha = load_bundle(recipe.model, device="cpu").card["sha256"]
+    cat = lsdb.open_catalog(recipe.input, columns=INPUT_COLUMNS)
+    vac = cat.map_partitions(
+        _predict_partition,
+        include_pixel=True,
+        meta=_meta(),
+        recipe=recipe,
+        staging=str(staging),
+    )
+    client, cluster = _client(workers, scheduler, memory_limit)
+    try:
+        vac.write_catalog(
+            partial,
+            catalog_name=recipe.table_name,
+            as_collection=False,
+            overwrite=True,
+            addl_hats_properties=_provenance(recipe, model_sha),
+        )
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    write_column_metadata(partial)
+    os.replace(partial, output)
+    shutil.rmtree(staging, ignore_errors=True)
+    log.info("wrote %s", output)
+    return output
+
+
+def add_arguments(parser):
+    sub = parser.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("run", help="run a value-added catalog recipe")
+    p.add_argument("recipe", help="TOML recipe (see catalogs/)")
+    p.add_argument("--workers", type=int, default=1, help="local Dask worker processes")
+    p.add_argument("--scheduler", help="address of an existing Dask scheduler")
+    p.add_argument("--resume", action="store_true", help="reuse finished partitions")
+    p.add_argument("--memory-limit", default="4GiB", help="memory bound per local worker")
+
+
+def run(args):
+    if args.action == "run":
+        run_job(
+            load_recipe(args.recipe),
+            workers=args.workers,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            memory_limit=args.memory_limit,
+        )
+    return 0
