@@ -58,7 +58,14 @@ def test_units_give_the_same_arrays():
         uncertainty=StdDevUncertainty(s_mjy.to_value(u.Jy)[::-1]),
         redshift=0.08,
     )
-    for other in (nm, um, hz):
+    k = (wave * u.AA).to(1 / u.cm, equivalencies=u.spectral())[::-1]
+    wavenumber = Spectrum(
+        flux=f_aa[::-1],
+        spectral_axis=k,
+        uncertainty=StdDevUncertainty(sigma[::-1]),
+        redshift=0.08,
+    )
+    for other in (nm, um, hz, wavenumber):
         _same(ref, prepare_spectra(other))
 
 
