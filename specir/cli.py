@@ -17,7 +17,8 @@ COMMANDS = {
     "train": ("specir.train", "train a model bundle from a HATS catalog (TOML config)"),
     "evaluate": ("specir.evaluate", "score a bundle and baselines on a held-out catalog"),
     "simulate": ("specir.sim.cli", "simulate an SDSS x WISE survey (HATS catalog; extra 'sim')"),
-    "catalog": ("specir.catalog.job", "run a survey-wide value-added catalog job (TOML recipe)"),
+    "import": ("specir.catalog.importer", "import SDSS spectrum files into a HATS spectra catalog"),
+    "catalog": ("specir.catalog.cli", "make (run) or check (validate) a value-added catalog"),
     "serve": ("specir.tap.cli", "serve HATS catalogs through an IVOA TAP 1.1 service"),
 }
 

@@ -16,6 +16,10 @@ magnitudes of the spectrum through speclite's SDSS curves when those are absent)
 normalisation; (c) ``pca_rf``: a random forest on a 20-component PCA of the normalised spectra
 (plus z and log norm), σ from the spread of its trees.
 
+The bundle is scored twice when it takes a total r-band magnitude: ``model`` (with the catalog's
+``modelmag_r``, the intended use) and ``model_without_r_mag`` (spectrum only, as for a spectrum
+whose photometry is unknown).
+
 When CATALOG is the bundle's own training catalog, only its HEALPix test split is scored.
 """
 
@@ -114,8 +118,11 @@ def _chis(pred, data, idx, snr_detect):
     return [r[det[:, i], i] for i in range(4)]
 
 
-def network_predictions(model, data, idx, *, forward_inputs=None, batch=1024):
-    """Network outputs (numpy; σ instead of log σ) on rows ``idx``."""
+def network_predictions(model, data, idx, *, forward_inputs=None, batch=1024, hide_total_mag=False):
+    """Network outputs (numpy; σ instead of log σ) on rows ``idx``.
+
+    ``hide_total_mag`` withholds the total r-band magnitude (the spectrum-only prediction).
+    """
     import torch
 
     model.eval()
@@ -125,7 +132,8 @@ def network_predictions(model, data, idx, *, forward_inputs=None, batch=1024):
         for s in range(0, len(idx), batch):
             i = idx[s : s + batch]
             if forward_inputs is None:
-                args = [data["flux"][i], data["valid"][i], data["z"][i], data["norm"][i]]
+                r_mag = np.full(len(i), np.nan) if hide_total_mag else data["r_mag"][i]
+                args = [data["flux"][i], data["valid"][i], data["z"][i], data["norm"][i], r_mag]
             else:
                 args = [data[k][i] for k in forward_inputs]
             o = model(
@@ -390,6 +398,10 @@ def evaluate(
     )
     tr, va = np.flatnonzero(labels == 0), np.flatnonzero(labels == 1)
     preds = {"model": network_predictions(b.model, data_eval, ev)}
+    if b.model.config.total_mag_input:
+        preds["model_without_r_mag"] = network_predictions(
+            b.model, data_eval, ev, hide_total_mag=True
+        )
     preds["train_mean"] = baseline_mean(data_train, tr, ev, cfg)
     preds["photometry"] = baseline_photometry(
         data_train, tr, va, data_eval, ev, cfg, progress=progress

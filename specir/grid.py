@@ -85,6 +85,10 @@ class Flags(enum.IntFlag):
     """The model's latent summary lies far from the training set (set by ``predict_ir``)."""
     NO_DATA = 64
     """No usable pixel at all (catalog jobs flag instead of raising); values are NaN."""
+    NO_TOTAL_MAG = 128
+    """No valid total r-band magnitude was given (``r_mag``): the WISE fluxes rest on the fibre
+    spectrum's amplitude alone and their errors include the unknown aperture loss (set by
+    ``predict_ir``)."""
 
     @staticmethod
     def describe(value):

@@ -9,8 +9,14 @@ attention-pooled features, the encoder MLP sees the spectrum averaged in ``coars
 wavelength bins, a shortcut for the continuum shape (the information broad-band colours carry)
 that speeds up training.
 
-The heads see the latent concatenated with the redshift (``log1p z``) and the spectrum's
-normalisation (``log10 norm``, since the encoder sees only the normalised spectrum) and predict
+The heads see the latent concatenated with the redshift (``log1p z``), the spectrum's
+normalisation (``log10 norm``, since the encoder sees only the normalised spectrum) and, when
+``total_mag_input`` is on, the galaxy's total r-band magnitude relative to the spectrum,
+``r_mag + 2.5 log10 norm`` (an aperture correction: an SDSS spectrum sees only the light inside
+its 3 arcsec fibre, a fraction that depends on size and redshift, while WISE measures total
+flux), together with a 0/1 indicator of whether it was given. Training hides the magnitude for a
+fraction of the rows so that the model also predicts, with wider errors, without it. The heads
+predict
 
 - W1–W4 **Vega magnitudes**: mean and log σ (σ in mag). Magnitudes are AllWISE's native space,
   so the training likelihood uses ``wNmpro`` and ``wNsigmpro`` directly; fluxes in mJy follow
@@ -61,6 +67,8 @@ class ModelConfig:
     coarse_bins : int
         The encoder MLP also sees the spectrum averaged in this many wide wavelength bins
         (valid pixels only), a shortcut for the continuum shape; 0 turns it off.
+    total_mag_input : bool
+        Whether the heads also see the total r-band magnitude (see the module docstring).
     npix : int
         Input length; the model grid's 3921 pixels.
 
@@ -81,6 +89,7 @@ class ModelConfig:
     latent_dim: int = 8
     dropout: float = 0.05
     coarse_bins: int = 16
+    total_mag_input: bool = True
     npix: int = GRID_NPIX
 
     def __post_init__(self):
@@ -132,7 +141,8 @@ class SpecIRNet(nn.Module):
     Notes
     -----
     Input: ``flux`` and ``ivar`` of shape (n, npix), normalised as
-    :class:`specir.spectra.PreparedSpectra` holds them, ``z`` and ``norm`` of shape (n,).
+    :class:`specir.spectra.PreparedSpectra` holds them, ``z`` and ``norm`` of shape (n,), and
+    optionally ``r_mag`` (n,), the total r-band AB magnitude (NaN where unknown).
     Pixels with ``ivar <= 0`` are zeroed and marked in a second input channel.
 
     Examples
@@ -167,15 +177,16 @@ class SpecIRNet(nn.Module):
         self.encoder_mlp = _MLP(
             self.n_att + c.coarse_bins, c.mlp_hidden, c.latent_dim, 2, c.dropout
         )
-        # heads: latent + standardised log1p(z) + standardised log10(norm)
-        n_head_in = c.latent_dim + 2
+        # heads: latent + standardised log1p(z), log10(norm) [, r_mag + 2.5 log10 norm, has_r]
+        self.n_cond = 3 if c.total_mag_input else 2
+        n_head_in = c.latent_dim + self.n_cond + int(c.total_mag_input)
         self.head_mag = _MLP(n_head_in, c.mlp_hidden, 2 * N_BANDS, 2, c.dropout)
         self.head_agn = _MLP(n_head_in, c.mlp_hidden // 2, 3, 1, c.dropout)
         self.head_qpah = _MLP(n_head_in, c.mlp_hidden // 2, 2, 1, c.dropout)
         # standardisation constants (set by training from the training set; saved with weights)
         self.register_buffer("flux_clip", torch.tensor(50.0))
-        self.register_buffer("cond_shift", torch.zeros(2))  # log1p(z), log10(norm)
-        self.register_buffer("cond_scale", torch.ones(2))
+        self.register_buffer("cond_shift", torch.zeros(self.n_cond))
+        self.register_buffer("cond_scale", torch.ones(self.n_cond))
         self.register_buffer("mag_shift", torch.zeros(N_BANDS))
         self.register_buffer("mag_scale", torch.ones(N_BANDS))
         self.register_buffer("lagn_shift", torch.tensor(44.0))
@@ -198,10 +209,24 @@ class SpecIRNet(nn.Module):
             pooled = torch.cat([pooled, total / frac.clamp_min(1e-3)], dim=-1)
         return self.encoder_mlp(pooled)
 
-    def conditions(self, z, norm):
-        """Standardised (log1p z, log10 norm) that the heads see next to the latent."""
-        cond = torch.stack([torch.log1p(z), torch.log10(norm.clamp_min(1e-6))], dim=-1)
-        return (cond - self.cond_shift) / self.cond_scale
+    def conditions(self, z, norm, r_mag=None):
+        """Standardised conditions that the heads see next to the latent.
+
+        ``(log1p z, log10 norm)``, and with ``total_mag_input`` also the aperture term
+        ``r_mag + 2.5 log10 norm`` (0 after standardisation where ``r_mag`` is NaN or None)
+        followed by the 0/1 indicator that it was given.
+        """
+        lognorm = torch.log10(norm.clamp_min(1e-6))
+        cols = [torch.log1p(z), lognorm]
+        if self.config.total_mag_input:
+            if r_mag is None:
+                r_mag = torch.full_like(z, float("nan"))
+            has = torch.isfinite(r_mag)
+            cols.append(torch.where(has, r_mag + 2.5 * lognorm, self.cond_shift[2]))
+        cond = (torch.stack(cols, dim=-1) - self.cond_shift) / self.cond_scale
+        if self.config.total_mag_input:
+            cond = torch.cat([cond, has.to(cond.dtype)[:, None]], dim=-1)
+        return cond
 
     def heads(self, latent, cond):
         """Head outputs in physical units from a latent and standardised conditions."""
@@ -221,8 +246,8 @@ class SpecIRNet(nn.Module):
             "qpah_logsig": (qpah[:, 1] + torch.log(self.qpah_scale)).clamp(**clamp),
         }
 
-    def forward(self, flux, ivar, z, norm):
-        return self.heads(self.encode(flux, ivar), self.conditions(z, norm))
+    def forward(self, flux, ivar, z, norm, r_mag=None):
+        return self.heads(self.encode(flux, ivar), self.conditions(z, norm, r_mag))
 
     def set_standardisation(self, **values):
         """Set standardisation buffers (``cond_shift=...``, ``mag_scale=...``, ...)."""

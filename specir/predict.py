@@ -13,6 +13,7 @@ Output columns (one row per spectrum, input order):
 - ``q_pah``, ``q_pah_err``: PAH mass fraction in percent; NaN when the bundle was trained without
   q_PAH truths.
 - ``flags``: the :class:`~specir.grid.Flags` bits of the prepared spectrum plus
+  ``NO_TOTAL_MAG`` where the bundle takes a total r-band magnitude and none was given, plus
   ``Z_OUT_OF_RANGE`` outside the bundle's training redshift range and ``OUT_OF_DISTRIBUTION``
   when the squared Mahalanobis distance of the latent from the training latents exceeds the
   bundle's threshold (its 99.9th percentile on the training set). Rows flagged ``NO_DATA`` are
@@ -28,6 +29,7 @@ from specir.bands import BAND_NAMES, mag_to_mjy
 from specir.bundle import load_bundle, resolve_device
 from specir.errors import SpecIRInputError
 from specir.grid import Flags
+from specir.spectra import total_mag_array
 
 __all__ = ["OUTPUT_COLUMNS", "predict_ir", "predict_prepared"]
 
@@ -49,12 +51,13 @@ OUTPUT_COLUMNS = (
 AGN_THRESHOLD = 0.5
 
 
-def run_network(bundle, flux, valid_or_ivar, z, norm, *, batch_size=None):
+def run_network(bundle, flux, valid_or_ivar, z, norm, r_mag=None, *, batch_size=None):
     """Raw network outputs (numpy) for arrays already prepared on the grid, in batches."""
     import torch
 
     model, device = bundle.model, bundle.device
     n = len(z)
+    r_mag = np.full(n, np.nan) if r_mag is None else r_mag
     if batch_size is None:
         batch_size = 1024 if device == "cpu" else 8192
     if int(batch_size) < 1:
@@ -75,7 +78,7 @@ def run_network(bundle, flux, valid_or_ivar, z, norm, *, batch_size=None):
             sl = slice(start, start + int(batch_size))
             t = [
                 torch.as_tensor(np.ascontiguousarray(a[sl]), dtype=torch.float32).to(device)
-                for a in (flux, valid_or_ivar, z, norm)
+                for a in (flux, valid_or_ivar, z, norm, r_mag)
             ]
             out = model(*t)
             for k in keys:
@@ -91,7 +94,7 @@ def run_network(bundle, flux, valid_or_ivar, z, norm, *, batch_size=None):
     return {k: np.concatenate(v).astype(np.float64) for k, v in parts.items()}
 
 
-def predict_prepared(prepared, *, model="default", device="auto", batch_size=None):
+def predict_prepared(prepared, *, r_mag=None, model="default", device="auto", batch_size=None):
     """Predict from a :class:`~specir.spectra.PreparedSpectra` (spectra already on the grid).
 
     This is what catalog jobs call per partition with the output of
@@ -101,6 +104,8 @@ def predict_prepared(prepared, *, model="default", device="auto", batch_size=Non
     ----------
     prepared : PreparedSpectra
         Normalised ``flux``, ``ivar`` (n, 3921), ``z``, ``norm``, ``flags``.
+    r_mag : float, array_like or Quantity, optional
+        Total r-band AB magnitudes (see :func:`predict_ir`).
     model : str, path-like or ModelBundle
         ``"default"`` (the bundle installed in the package), a bundle directory or a loaded
         :class:`~specir.bundle.ModelBundle`.
@@ -135,8 +140,11 @@ def predict_prepared(prepared, *, model="default", device="auto", batch_size=Non
     flags[nodata] |= int(Flags.NO_DATA)
     zlo, zhi = bundle.z_range
     flags[~nodata & ((z < zlo) | (z > zhi))] |= int(Flags.Z_OUT_OF_RANGE)
+    r = total_mag_array(r_mag, n)
+    if bundle.model.config.total_mag_input:
+        flags[~np.isfinite(r)] |= int(Flags.NO_TOTAL_MAG)
     ok = ~nodata
-    out = run_network(bundle, flux[ok], ivar[ok], z[ok], norm[ok], batch_size=batch_size)
+    out = run_network(bundle, flux[ok], ivar[ok], z[ok], norm[ok], r[ok], batch_size=batch_size)
 
     def fill(values, shape=()):
         full = np.full((n, *shape), np.nan)
@@ -186,7 +194,7 @@ def predict_prepared(prepared, *, model="default", device="auto", batch_size=Non
     return table
 
 
-def predict_ir(spectra, *, z=None, model="default", device="auto", batch_size=None):
+def predict_ir(spectra, *, z=None, r_mag=None, model="default", device="auto", batch_size=None):
     """Predict WISE W1–W4 fluxes, log L_AGN,bol and q_PAH from optical spectra.
 
     Parameters
@@ -196,6 +204,12 @@ def predict_ir(spectra, *, z=None, model="default", device="auto", batch_size=No
         :func:`specir.prepare_spectra` accepts.
     z : float or array_like, optional
         Redshift(s); by default taken from the spectra's metadata (``read_sdss`` sets it).
+    r_mag : float, array_like or Quantity, optional
+        Total r-band AB magnitude of each galaxy (SDSS ``modelMag_r`` or ``cModelMag_r``;
+        plain numbers, ``u.mag`` or ``u.ABmag``). An SDSS spectrum holds only the light inside
+        its 3 arcsec fibre while WISE measures total flux; the magnitude tells the model the
+        aperture correction. Without it (or where it is NaN or an SDSS -9999 sentinel) rows are
+        flagged ``NO_TOTAL_MAG`` and their errors widen to cover the unknown aperture loss.
     model : str, path-like or ModelBundle
         ``"default"`` (the bundle shipped in the package), or a bundle directory.
     device : str
@@ -220,7 +234,7 @@ def predict_ir(spectra, *, z=None, model="default", device="auto", batch_size=No
     from specir.spectra import prepare_spectra
 
     prepared = prepare_spectra(spectra, z=z, z_range=bundle.z_range)
-    return predict_prepared(prepared, model=bundle, batch_size=batch_size)
+    return predict_prepared(prepared, r_mag=r_mag, model=bundle, batch_size=batch_size)
 
 
 # ---------------------------------------------------------------- command line
@@ -271,13 +285,27 @@ def add_arguments(parser):
     parser.add_argument("--model", default="default", help="bundle directory or name")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument(
+        "--r-mag",
+        type=float,
+        nargs="+",
+        default=None,
+        help="total r-band AB magnitudes, one per file (SDSS modelMag_r); rows without one are "
+        "flagged NO_TOTAL_MAG",
+    )
 
 
 def run(args):
     from specir.sdss import read_sdss
 
     spectra = [read_sdss(f) for f in args.files]
-    table = predict_ir(spectra, model=args.model, device=args.device, batch_size=args.batch_size)
+    table = predict_ir(
+        spectra,
+        r_mag=args.r_mag,
+        model=args.model,
+        device=args.device,
+        batch_size=args.batch_size,
+    )
     table.add_column([Path(f).name for f in args.files], name="file", index=0)
     write_table(table, args.output)
     n_flag = int(np.count_nonzero(table["flags"]))

@@ -22,13 +22,22 @@ from specir.errors import SpecIRInputError, SpecIRWarning
 from specir.grid import GRID_NPIX, NORM_WINDOW, Flags, grid_wavelength
 from specir.resample import resample
 
-__all__ = ["DEFAULT_Z_RANGE", "PreparedSpectra", "prepare_grid_arrays", "prepare_spectra"]
+__all__ = [
+    "DEFAULT_Z_RANGE",
+    "TOTAL_MAG_RANGE",
+    "PreparedSpectra",
+    "prepare_grid_arrays",
+    "prepare_spectra",
+    "total_mag_array",
+]
 
 log = logging.getLogger(__name__)
 
 FLUX_UNIT = u.Unit("1e-17 erg / (s cm2 Angstrom)")
 DEFAULT_Z_RANGE = (0.01, 0.35)
 """Redshift range of the default simulated training survey."""
+TOTAL_MAG_RANGE = (5.0, 30.0)
+"""Total r-band AB magnitudes outside this range (SDSS's -9999 and 99 sentinels) are missing."""
 _FLAMBDA = u.erg / u.s / u.cm**2 / u.AA
 _C_AA_PER_S = const.c.to_value(u.AA / u.s)
 
@@ -527,3 +536,46 @@ def _finalise(flux, ivar, z, flags, meta, *, z_range, min_coverage, min_snr):
     if flags.any():
         log.debug("flags set on %d of %d spectra", int(np.sum(flags > 0)), len(flags))
     return PreparedSpectra(out_flux, out_ivar, z, norm, coverage, flags, meta)
+
+
+def total_mag_array(r_mag, n):
+    """Total r-band AB magnitudes as a float array of length ``n`` (NaN where missing).
+
+    Parameters
+    ----------
+    r_mag : None, float, array_like or `~astropy.units.Quantity`
+        Total (not fibre) r-band magnitudes, e.g. SDSS ``modelMag_r`` or ``cModelMag_r``: plain
+        numbers, ``u.mag`` or ``u.ABmag``. One value is broadcast to all ``n`` spectra. Values
+        that are not finite or lie outside :data:`TOTAL_MAG_RANGE` (SDSS writes -9999 for
+        "no measurement") count as missing; ``predict_ir`` flags those rows ``NO_TOTAL_MAG``.
+    n : int
+        Number of spectra.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> total_mag_array([17.2, -9999.0] * u.ABmag, 2)
+    array([17.2,  nan])
+    >>> total_mag_array(None, 1)
+    array([nan])
+    >>> total_mag_array([17.0, 16.0, 15.0], 2)
+    Traceback (most recent call last):
+    ...
+    specir.errors.SpecIRInputError: r_mag: has 3 values for 2 spectra. Fix: ...
+    """
+    if r_mag is None:
+        return np.full(n, np.nan)
+    if isinstance(r_mag, u.Quantity):
+        if r_mag.unit not in (u.mag, u.ABmag):
+            _fail("r_mag", f"has unit {r_mag.unit}", "give AB magnitudes (u.ABmag or u.mag)")
+        r_mag = r_mag.value
+    try:
+        r = np.asarray(r_mag, dtype=np.float64)
+    except (TypeError, ValueError):
+        _fail("r_mag", f"is not numeric ({type(r_mag).__name__})", "give magnitudes or None")
+    if r.ndim == 0:
+        r = np.full(n, float(r))
+    if r.shape != (n,):
+        _fail("r_mag", f"has {r.size} values for {n} spectra", "give one magnitude per spectrum")
+    lo, hi = TOTAL_MAG_RANGE
+    return np.where(np.isfinite(r) & (r > lo) & (r < hi), r, np.nan)

@@ -71,6 +71,8 @@ class ColumnMap:
     q_pah_true: str = "q_pah_true"
     flux_true: tuple = ("w1_flux_true", "w2_flux_true", "w3_flux_true", "w4_flux_true")
     ugriz: tuple = ("modelmag_u", "modelmag_g", "modelmag_r", "modelmag_i", "modelmag_z")
+    total_mag: str = "modelmag_r"
+    """Total r-band AB magnitude the model sees next to the spectrum (aperture correction)."""
 
     def __post_init__(self):
         for name in ("mag", "mag_err", "snr", "flux_true", "ugriz"):
@@ -118,6 +120,7 @@ class TrainConfig:
     max_rows: int = 0
     checkpoint_dir: str = ""
     ood_percentile: float = 99.9
+    total_mag_dropout: float = 0.3
     training_data: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -140,6 +143,10 @@ class TrainConfig:
             raise SpecIRInputError("split_order", f"is {self.split_order}", "use 0..29")
         if len(self.z_range) != 2 or not self.z_range[0] < self.z_range[1]:
             raise SpecIRInputError("z_range", f"is {self.z_range}", "give [z_min, z_max]")
+        if not 0.0 <= self.total_mag_dropout < 1.0:
+            raise SpecIRInputError(
+                "total_mag_dropout", f"is {self.total_mag_dropout}", "use 0 <= value < 1"
+            )
 
     @property
     def checkpoints(self):
@@ -251,7 +258,8 @@ def read_catalog_arrays(
     dict
         ``flux`` (n, npix) float32 normalised, ``valid`` (n, npix) bool, ``z``, ``norm``,
         ``flags``, ``hp29`` (spatial index), ``mag``/``mag_err``/``snr`` (n, 4), ``ugriz``
-        (n, 5), ``log_lagn_true``, ``agn_type_true``, ``q_pah_true``, ``flux_true`` (n, 4);
+        (n, 5), ``r_mag`` (total r-band magnitude, NaN where missing or invalid),
+        ``log_lagn_true``, ``agn_type_true``, ``q_pah_true``, ``flux_true`` (n, 4);
         unavailable truths are NaN. Rows flagged ``NO_DATA`` are dropped.
     """
     import pyarrow.parquet as pq
@@ -260,7 +268,7 @@ def read_catalog_arrays(
     from tqdm.auto import tqdm
 
     from specir.grid import GRID_NPIX, Flags
-    from specir.spectra import prepare_grid_arrays
+    from specir.spectra import prepare_grid_arrays, total_mag_array
 
     columns = columns or ColumnMap()
     cat = _main_catalog(path)
@@ -282,9 +290,11 @@ def read_catalog_arrays(
         c.q_pah_true,
         *c.flux_true,
         *c.ugriz,
+        c.total_mag,
         SPATIAL_INDEX_COLUMN,
     ]
     read = needed + [n for n in optional if n and (schema_names is None or n in schema_names)]
+    read = list(dict.fromkeys(read))
     parts, n_total = [], 0
     pixels = cat.get_healpix_pixels()
     for pixel in tqdm(pixels, desc="reading catalog", disable=not progress, unit="partition"):
@@ -318,6 +328,7 @@ def read_catalog_arrays(
                 "mag_err": np.stack([_float_col(t, m, n) for m in c.mag_err], 1)[keep],
                 "snr": np.stack([_float_col(t, m, n) for m in c.snr], 1)[keep],
                 "ugriz": np.stack([_float_col(t, m, n) for m in c.ugriz], 1)[keep],
+                "r_mag": total_mag_array(_float_col(t, c.total_mag, n), n)[keep],
                 "flux_true": np.stack([_float_col(t, m, n) for m in c.flux_true], 1)[keep],
                 "log_lagn_true": _float_col(t, c.log_lagn_true, n)[keep],
                 "agn_type_true": agn_type[keep],
@@ -433,6 +444,7 @@ def _tensor_batch(data, idx, detected, upper):
         "valid": f(data["valid"]),
         "z": f(data["z"]),
         "norm": f(data["norm"]),
+        "r_mag": f(data["r_mag"]),
         "mag": f(data["mag"]),
         "mag_err": f(data["mag_err"]),
         "detected": torch.as_tensor(detected[idx]),
@@ -445,13 +457,19 @@ def _tensor_batch(data, idx, detected, upper):
 
 
 def spectrum_forward(model, b, device):
-    return model(*(b[k].to(device) for k in ("flux", "valid", "z", "norm")))
+    return model(*(b[k].to(device) for k in ("flux", "valid", "z", "norm", "r_mag")))
 
 
 def standardise_from(model, data, detected, train_idx):
     """Set the model's standardisation buffers from the training split."""
     z, norm = data["z"][train_idx], data["norm"][train_idx]
-    cond = np.stack([np.log1p(z), np.log10(np.clip(norm, 1e-6, None))], 1)
+    cond = [np.log1p(z), np.log10(np.clip(norm, 1e-6, None))]
+    if getattr(model, "n_cond", 2) == 3:
+        ap = data["r_mag"][train_idx] + 2.5 * cond[1]
+        ok = np.isfinite(ap)
+        fill = np.median(ap[ok]) if ok.any() else 0.0
+        cond.append(np.where(ok, ap, fill))
+    cond = np.stack(cond, 1)
     mags = np.where(detected[train_idx], data["mag"][train_idx], np.nan)
     mag_shift = np.nanmedian(mags, axis=0)
     mag_scale = np.nanstd(mags, axis=0)
@@ -508,6 +526,8 @@ def fit(
     model.to(device)
     detected, upper = targets_from(data, snr_detect=cfg.snr_detect)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # cosine decay of the learning rate over the configured epochs (to lr / 20)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.lr / 20)
     gen = torch.Generator().manual_seed(cfg.seed)
     state = {
         "epoch": 0,
@@ -528,6 +548,7 @@ def fit(
             )
         model.load_state_dict(saved["model"])
         opt.load_state_dict(saved["optimizer"])
+        sched.load_state_dict(saved["scheduler"])
         gen.set_state(saved["generator"])
         torch.set_rng_state(saved["torch_rng"])
         state = saved["state"]
@@ -564,6 +585,9 @@ def fit(
         )
         for s in bar:
             b = _tensor_batch(data, order[s : s + cfg.batch_size], detected, upper)
+            if cfg.total_mag_dropout > 0:  # teach the model to predict without the magnitude too
+                hide = torch.rand(len(b["z"]), generator=gen) < cfg.total_mag_dropout
+                b["r_mag"] = torch.where(hide, torch.nan, b["r_mag"])
             b = {k: v.to(device) for k, v in b.items()}
             loss, _ = ir_loss(forward(model, b, device), b, censor_sigma_mag=cfg.censor_sigma_mag)
             opt.zero_grad(set_to_none=True)
@@ -573,6 +597,7 @@ def fit(
             running += float(loss.detach()) * len(b["z"])
             seen += len(b["z"])
             bar.set_postfix(loss=f"{running / seen:.3f}")
+        sched.step()
         val = evaluate(val_idx)
         state["epoch"] += 1
         state["history"].append(
@@ -599,6 +624,7 @@ def fit(
                     "fingerprint": cfg.fingerprint(),
                     "model": model.state_dict(),
                     "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(),
                     "generator": gen.get_state(),
                     "torch_rng": torch.get_rng_state(),
                     "state": state,

@@ -77,6 +77,7 @@ def make_fixture_frame(n=400, *, seed=0):
     df["q_pah_true"] = np.clip(3.0 + 1.5 * slope + 0.5 * np.log10(line), 0.3, 7)
     for i, b in enumerate("ugriz"):
         df[f"modelmag_{b}"] = 22.5 - 2.5 * lognorm + 0.3 * i * slope
+    df.loc[df.index % 10 == 3, "modelmag_r"] = np.nan  # photometry missing for some rows
     assert flux.shape[1] == GRID_NPIX
     return df
 

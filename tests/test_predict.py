@@ -141,3 +141,33 @@ def test_same_spectrum_in_other_units_gives_the_same_row(trained_bundle, sdss_fi
     for name in OUTPUT_COLUMNS[:-1]:
         np.testing.assert_allclose(b[name].value, a[name].value, rtol=1e-4, equal_nan=True)
     assert a["flags"][0] == b["flags"][0]
+
+
+def test_total_magnitude_input_and_flag(prepared, trained_bundle):
+    n = len(prepared.z)
+    without = predict_prepared(prepared, model=trained_bundle)
+    assert np.all(np.asarray(without["flags"]) & Flags.NO_TOTAL_MAG)
+    r = np.linspace(15.5, 17.5, n)
+    plain = predict_prepared(prepared, r_mag=r, model=trained_bundle)
+    assert not np.any(np.asarray(plain["flags"]) & Flags.NO_TOTAL_MAG)
+    # the magnitude reaches the network: the predictions move with it
+    assert not np.allclose(plain["w1_mag"].value, without["w1_mag"].value)
+    as_quantity = predict_prepared(prepared, r_mag=r * u.ABmag, model=trained_bundle)
+    np.testing.assert_array_equal(as_quantity["w1_mag"].value, plain["w1_mag"].value)
+    # SDSS's -9999 "no measurement" and NaN count as missing: flagged, same as no magnitude
+    r_bad = r.copy()
+    r_bad[0], r_bad[1] = -9999.0, np.nan
+    some = predict_prepared(prepared, r_mag=r_bad, model=trained_bundle)
+    flagged = (np.asarray(some["flags"]) & Flags.NO_TOTAL_MAG) != 0
+    assert flagged[:2].all() and not flagged[2:].any()
+    np.testing.assert_allclose(some["w1_mag"].value[:2], without["w1_mag"].value[:2], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("r_mag", "match"), [(np.ones(2) * u.Jy, "r_mag: has unit"), (np.ones(99), "r_mag: has 99")]
+)
+def test_bad_total_magnitude_is_refused(prepared, trained_bundle, r_mag, match):
+    from specir.errors import SpecIRInputError
+
+    with pytest.raises(SpecIRInputError, match=match):
+        predict_prepared(prepared, r_mag=r_mag, model=trained_bundle)

@@ -1,6 +1,7 @@
 """The simulated survey: columns, determinism, main-sample cut, AllWISE conventions, HATS."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 pytest.importorskip("bagpipes")
@@ -145,9 +146,19 @@ def test_write_survey_hats_parallel_resumable(tmp_path):
     import shutil
 
     shutil.rmtree(out)
-    write_survey(out, n=24, seed=5, config=CFG, n_workers=1, keep_chunks=True)
+    # ... and the lsdb partitioning in several groups joined with concat gives the same catalog
+    write_survey(out, n=24, seed=5, config=CFG, n_workers=1, keep_chunks=True, group_rows=10)
     assert [c.stat().st_mtime_ns for c in chunks] == stamps
-    assert len(lsdb.open_catalog(out).compute()) == 24
+    again = lsdb.open_catalog(out)
+    assert again.get_healpix_pixels() == cat.get_healpix_pixels()
+    df2 = again.compute().sort_values("id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        df2.drop(columns=["flux", "ivar", "mask"]), df.drop(columns=["flux", "ivar", "mask"])
+    )
+    assert np.array_equal(np.stack(df2["ivar"]), np.stack(df["ivar"]))
+    props = again.hc_structure.catalog_info.model_dump()
+    assert props["specir_sim_seed"] == "5" and props["specir_sim_n"] == "24"
+    assert props["specir_simulated"].startswith("true")
     with pytest.raises(SpecIRInputError, match="out"):
         write_survey(out, n=24, seed=5, config=CFG)
     # chunks of another run in the work folder are refused, not mixed in

@@ -47,8 +47,14 @@ class Recipe:
     """Highest HEALPix order of the input partitions expected."""
     device: str = "auto"
     batch_size: int = 1024
+    total_mag_column: str = "modelmag_r"
+    """Input column with the total r-band AB magnitude (aperture correction); rows where it is
+    missing, or all rows when the column is absent or set to ``""``, are flagged
+    ``NO_TOTAL_MAG``."""
 
     def __post_init__(self):
+        if not isinstance(self.total_mag_column, str):
+            raise SpecIRInputError("total_mag_column", "must be a string", "fix the recipe")
         for name in ("input", "output", "model", "table_name", "device"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise SpecIRInputError(name, "must be a non-empty string", "fix the recipe")
@@ -77,6 +83,38 @@ def load_recipe(path, **overrides):
     return Recipe(**data)
 
 
+def _open_input(recipe):
+    """Open the input catalog with the columns the job reads; check its HEALPix orders."""
+    import lsdb
+
+    available = lsdb.open_catalog(recipe.input).all_columns
+    missing = [c for c in INPUT_COLUMNS if c != "mask" and c not in available]
+    if missing:
+        raise SpecIRInputError(
+            "input",
+            f"{recipe.input} lacks the columns {missing}",
+            "import spectra with `specir import sdss` or `specir simulate`",
+        )
+    columns = [c for c in INPUT_COLUMNS if c in available]
+    if recipe.total_mag_column and recipe.total_mag_column in available:
+        columns.append(recipe.total_mag_column)
+    elif recipe.total_mag_column:
+        log.warning(
+            "input has no %r column: every row will be flagged NO_TOTAL_MAG",
+            recipe.total_mag_column,
+        )
+    cat = lsdb.open_catalog(recipe.input, columns=columns)
+    orders = [p.order for p in cat.get_healpix_pixels()]
+    if orders and (min(orders) < recipe.min_order or max(orders) > recipe.max_order):
+        raise SpecIRInputError(
+            "min_order/max_order",
+            f"the input's partitions span orders {min(orders)}..{max(orders)}, outside "
+            f"[{recipe.min_order}, {recipe.max_order}]",
+            "widen the recipe's order limits or re-partition the input",
+        )
+    return cat
+
+
 def _meta():
     from specir.columns import VAC_COLUMNS
 
@@ -103,8 +141,14 @@ def _predict_partition(df, pixel, *, recipe, staging):
         ivar = np.stack(df["ivar"].to_numpy()).astype(np.float32)
         mask = np.stack(df["mask"].to_numpy()).astype(bool) if "mask" in df else None
         prep = prepare_grid_arrays(flux, ivar, df["z"].to_numpy(np.float64), mask=mask)
+        col = recipe.total_mag_column
+        r_mag = df[col].to_numpy(np.float64) if col and col in df else None
         table = predict_prepared(
-            prep, model=recipe.model, device=recipe.device, batch_size=recipe.batch_size
+            prep,
+            r_mag=r_mag,
+            model=recipe.model,
+            device=recipe.device,
+            batch_size=recipe.batch_size,
         )
         for col in table.colnames:
             out[col] = np.asarray(getattr(table[col], "value", table[col]))
@@ -145,7 +189,6 @@ def run_job(recipe, *, workers=1, scheduler=None, resume=False, memory_limit="4G
 
     ``memory_limit`` bounds each local worker (Dask pauses/restarts a worker above it).
     """
-    import lsdb
 
     from specir.bundle import load_bundle
     from specir.columns import write_column_metadata
@@ -162,7 +205,7 @@ def run_job(recipe, *, workers=1, scheduler=None, resume=False, memory_limit="4G
         shutil.rmtree(output)
     staging.mkdir(parents=True, exist_ok=True)
     model_sha = load_bundle(recipe.model, device="cpu").card["sha256"]
-    cat = lsdb.open_catalog(recipe.input, columns=INPUT_COLUMNS)
+    cat = _open_input(recipe)
     vac = cat.map_partitions(
         _predict_partition,
         include_pixel=True,
@@ -188,25 +231,3 @@ def run_job(recipe, *, workers=1, scheduler=None, resume=False, memory_limit="4G
     shutil.rmtree(staging, ignore_errors=True)
     log.info("wrote %s", output)
     return output
-
-
-def add_arguments(parser):
-    sub = parser.add_subparsers(dest="action", required=True)
-    p = sub.add_parser("run", help="run a value-added catalog recipe")
-    p.add_argument("recipe", help="TOML recipe (see catalogs/)")
-    p.add_argument("--workers", type=int, default=1, help="local Dask worker processes")
-    p.add_argument("--scheduler", help="address of an existing Dask scheduler")
-    p.add_argument("--resume", action="store_true", help="reuse finished partitions")
-    p.add_argument("--memory-limit", default="4GiB", help="memory bound per local worker")
-
-
-def run(args):
-    if args.action == "run":
-        run_job(
-            load_recipe(args.recipe),
-            workers=args.workers,
-            scheduler=args.scheduler,
-            resume=args.resume,
-            memory_limit=args.memory_limit,
-        )
-    return 0

@@ -306,12 +306,15 @@ def _run_chunk(args):
     return index
 
 
-def write_survey(path, *, n, seed, config=None, n_workers=None, keep_chunks=False):
+def write_survey(
+    path, *, n, seed, config=None, n_workers=None, keep_chunks=False, group_rows=20_000
+):
     """Simulate a survey in parallel and write it as a HATS catalog at ``path``.
 
     Chunks go to ``<path>_chunks/`` as Parquet; a rerun with the same ``n``, ``seed`` and
     configuration reuses finished chunks. The HATS catalog is then built from the chunk files
-    with hats-import on a local Dask cluster (streaming; nothing holds the whole survey).
+    with lsdb on a local Dask cluster, in groups of bounded size (see :func:`_write_hats`), so
+    nothing holds the whole survey in memory.
 
     Parameters
     ----------
@@ -323,6 +326,9 @@ def write_survey(path, *, n, seed, config=None, n_workers=None, keep_chunks=Fals
         Processes to use; default: all cores.
     keep_chunks : bool
         Keep the chunk folder after the catalog is written.
+    group_rows : int
+        Galaxies per lsdb partitioning group (bounds the memory of the HATS step; the catalog
+        does not depend on it).
 
     Returns
     -------
@@ -369,32 +375,78 @@ def write_survey(path, *, n, seed, config=None, n_workers=None, keep_chunks=Fals
                 for fut in as_completed(futs):
                     fut.result()
                     bar.update(futs[fut])
-    _write_hats(path, files, n_workers)
+    from specir import __version__
+
+    _write_hats(
+        path,
+        files,
+        n_workers,
+        group_rows=group_rows,
+        properties={
+            "specir_simulated": "true: every row is a simulated galaxy, not an observation",
+            "specir_simulator": f"specir.sim {__version__}",
+            "specir_sim_n": str(int(n)),
+            "specir_sim_seed": str(int(seed)),
+            "specir_sim_config": json.dumps(manifest["config"], separators=(",", ":")),
+        },
+    )
     if not keep_chunks:
         shutil.rmtree(work)
     return path
 
 
-def _write_hats(path, files, n_workers):
-    from dask.distributed import Client, LocalCluster
-    from hats_import.catalog.arguments import ImportArguments
-    from hats_import.pipeline import pipeline_with_client
+def _partition_order(files, *, target_rows=1500, max_order=8):
+    """The HEALPix order whose occupied pixels hold about ``target_rows`` galaxies each."""
+    import pyarrow.parquet as pq
+    from hats.pixel_math.healpix_shim import radec2pix
 
-    args = ImportArguments(
-        output_path=str(path.parent),
-        output_artifact_name=path.name,
-        input_file_list=[str(f) for f in files],
-        file_reader="parquet",
-        ra_column="ra",
-        dec_column="dec",
-        sort_columns="id",
-        lowest_healpix_order=0,
-        highest_healpix_order=8,
-        pixel_threshold=2000,
-        tmp_dir=str(path.parent / f"{path.name}_tmp"),
-        progress_bar=True,
-        simple_progress_bar=True,
-    )
+    ra = np.concatenate([pq.read_table(f, columns=["ra"])["ra"].to_numpy() for f in files])
+    dec = np.concatenate([pq.read_table(f, columns=["dec"])["dec"].to_numpy() for f in files])
+    order = 0
+    for k in range(max_order + 1):
+        counts = np.unique(radec2pix(k, ra, dec), return_counts=True)[1]
+        if np.median(counts) < target_rows:
+            break
+        order = k
+    return order
+
+
+def _chunk_frame(files):
+    """Chunk files as one DataFrame with Arrow-backed (fixed-size list) spectrum columns."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.concat_tables([pq.read_table(f) for f in files])
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def _write_hats(path, files, n_workers, *, group_rows=20_000, properties=None):
+    """Partition the chunk files into a HATS catalog with lsdb.
+
+    Groups of chunks (about ``group_rows`` galaxies, a bounded amount of memory) are each turned
+    into a catalog with :func:`lsdb.from_dataframe` at one fixed HEALPix order and written with
+    ``write_catalog`` to a temporary folder; the groups are then joined pixel by pixel with
+    ``Catalog.concat`` (lazily, from disk) and written once more as the final catalog.
+    """
+    import lsdb
+    from dask.distributed import Client, LocalCluster
+
+    order = _partition_order(files)
+    sizes = [pq_rows(f) for f in files]
+    groups, current, rows = [], [], 0
+    for f, m in zip(files, sizes, strict=True):
+        current.append(f)
+        rows += m
+        if rows >= group_rows:
+            groups.append(current)
+            current, rows = [], 0
+    if current:
+        groups.append(current)
+    tmp = path.parent / f"{path.name}_tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    kwargs = dict(ra_column="ra", dec_column="dec", lowest_order=order, highest_order=order)
+    props = dict(properties or {})
     with (
         LocalCluster(
             n_workers=n_workers,
@@ -403,7 +455,36 @@ def _write_hats(path, files, n_workers):
             dashboard_address=None,
             memory_limit="4GiB",
         ) as cluster,
-        Client(cluster) as client,
+        Client(cluster),
     ):
-        pipeline_with_client(args, client)
-    shutil.rmtree(path.parent / f"{path.name}_tmp", ignore_errors=True)
+        if len(groups) == 1:
+            cat = lsdb.from_dataframe(_chunk_frame(groups[0]), **kwargs)
+        else:
+            parts = []
+            for i, group in enumerate(groups):
+                lsdb.from_dataframe(_chunk_frame(group), **kwargs).write_catalog(
+                    tmp / f"group_{i:04d}", catalog_name=f"group_{i}", as_collection=False
+                )
+                parts.append(lsdb.open_catalog(tmp / f"group_{i:04d}"))
+            cat = parts[0]
+            for part in parts[1:]:
+                cat = cat.concat(part)
+        cat = cat.map_partitions(_sort_partition)
+        cat.write_catalog(
+            path,
+            catalog_name=path.name,
+            as_collection=False,
+            addl_hats_properties=props,
+        )
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _sort_partition(df):
+    """Rows in spatial-index order (concatenated groups arrive one after the other)."""
+    return df.sort_index(kind="stable")
+
+
+def pq_rows(path):
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows

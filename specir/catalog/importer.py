@@ -1,0 +1,256 @@
+"""``specir import sdss PATHS... --out CATALOG``: SDSS spectrum files to a HATS spectra catalog.
+
+Each file is read with :func:`specir.read_sdss` and put on the model grid by the same
+flux-conserving resampler that :func:`specir.prepare_spectra` uses, but *not* normalised: the
+catalog holds ``flux`` in 1e-17 erg/s/cm²/Å and ``ivar`` in its inverse square, as the simulated
+survey does, with ``mask`` true where a grid pixel has no usable data. Position is the plug
+RA/Dec; ``z`` the pipeline redshift. Files are converted in parallel into Parquet batches in
+``<out>_staging/`` and partitioned with hats-import on a local Dask cluster.
+
+A file that cannot be read or gives no usable spectrum is never dropped silently: it is listed,
+with the reason, in ``<out>_import_report.json`` and counted in the summary.
+"""
+
+import glob
+import json
+import logging
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from specir.errors import SpecIRInputError
+
+__all__ = ["expand_paths", "import_sdss", "sdss_rows"]
+
+log = logging.getLogger(__name__)
+
+_FITS_SUFFIXES = (".fits", ".fit", ".fits.gz", ".fit.gz")
+# SDSS-I/II files store SPECOBJID as a string, BOSS files as an integer: one type per column
+_META_COLUMNS = {
+    "plate": int,
+    "mjd": int,
+    "fiberid": int,
+    "specobjid": int,
+    "z_err": float,
+    "z_warning": int,
+    "class": str,
+    "subclass": str,
+    "instrument": str,
+}
+_MISSING = {int: -1, float: float("nan"), str: ""}
+
+
+def _is_fits(path):
+    return str(path).lower().endswith(_FITS_SUFFIXES)
+
+
+def expand_paths(paths):
+    """Spectrum files named by directories, glob patterns, list files or file names.
+
+    A directory contributes every FITS file below it; a pattern its matches; any other file
+    that is not FITS is read as a list with one path per line (``#`` starts a comment;
+    relative paths are relative to the list file). The result is sorted and unique.
+
+    Examples
+    --------
+    >>> expand_paths([])
+    []
+    """
+    out = []
+    for p in paths:
+        p = str(p)
+        if any(ch in p for ch in "*?["):
+            out += [Path(m) for m in glob.glob(p, recursive=True) if _is_fits(m)]
+        elif Path(p).is_dir():
+            out += [f for f in Path(p).rglob("*") if f.is_file() and _is_fits(f)]
+        elif Path(p).is_file() and not _is_fits(p):
+            base = Path(p).parent
+            for line in Path(p).read_text().splitlines():
+                line = line.split("#", 1)[0].strip()
+                if line:
+                    out.append(Path(line) if Path(line).is_absolute() else base / line)
+        else:
+            out.append(Path(p))  # a FITS file, or a missing one the report will name
+    return sorted({f.resolve() for f in out})
+
+
+def sdss_rows(files):
+    """Catalog rows for SDSS spectrum files: ``(DataFrame, failures)``.
+
+    ``failures`` is a list of ``{"file": ..., "error": ...}`` for files that could not be read
+    or gave no usable pixel on the model grid.
+    """
+    import pandas as pd
+
+    from specir.grid import Flags
+    from specir.sdss import read_sdss
+    from specir.spectra import prepare_spectra
+
+    rows, failures = [], []
+    for f in files:
+        try:
+            spec = read_sdss(f)
+            prep = prepare_spectra(spec)
+            if int(prep.flags[0]) & int(Flags.NO_DATA):
+                raise SpecIRInputError("spectrum", "has no usable pixel on the model grid", "-")
+            meta = spec.meta
+            norm = float(prep.norm[0])
+            ivar = np.asarray(prep.ivar[0], np.float64) / norm**2
+            row = {
+                "id": int(meta.get("specobjid") or _fallback_id(meta)),
+                "ra": float(meta["ra"]),
+                "dec": float(meta["dec"]),
+                "z": float(prep.z[0]),
+                "flux": np.asarray(prep.restored_flux()[0].value, np.float32),
+                "ivar": ivar.astype(np.float32),
+                "mask": ~(ivar > 0),
+                "prepare_flags": int(prep.flags[0]),
+                "file": Path(f).name,
+            }
+            for key, kind in _META_COLUMNS.items():
+                value = meta.get(key)
+                row[key] = kind(value) if value is not None else _MISSING[kind]
+            rows.append(row)
+        except Exception as exc:
+            failures.append({"file": str(f), "error": f"{type(exc).__name__}: {exc}"})
+    return pd.DataFrame(rows), failures
+
+
+def _fallback_id(meta):
+    return int(meta["plate"]) * 10**10 + int(meta["mjd"]) * 10**4 + int(meta["fiberid"])
+
+
+def _convert_batch(args):
+    index, files, staging = args
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from specir.grid import GRID_NPIX
+
+    df, failures = sdss_rows(files)
+    if len(df):
+        cols = {}
+        for c in df.columns:
+            if c in ("flux", "ivar", "mask"):
+                arr = np.stack(df[c].to_numpy()).reshape(-1)
+                typ = pa.bool_() if c == "mask" else pa.float32()
+                cols[c] = pa.FixedSizeListArray.from_arrays(pa.array(arr, type=typ), GRID_NPIX)
+            else:
+                cols[c] = pa.array(df[c].to_numpy())
+        path = Path(staging) / f"batch_{index:06d}.parquet"
+        tmp = path.with_suffix(".tmp")
+        pq.write_table(pa.table(cols), tmp)
+        os.replace(tmp, path)
+    return len(df), failures
+
+
+def import_sdss(paths, out, *, workers=None, batch_files=200, progress=True):
+    """Import SDSS spectrum files into a HATS spectra catalog at ``out``.
+
+    Returns
+    -------
+    dict
+        The summary also written to ``<out>_import_report.json``: ``n_files``, ``n_imported``,
+        ``n_failed`` and ``failed`` (file and reason for each).
+    """
+    from tqdm.auto import tqdm
+
+    out = Path(out)
+    if out.exists():
+        raise SpecIRInputError("out", f"{out} already exists", "choose a new output path")
+    files = expand_paths(paths)
+    if not files:
+        raise SpecIRInputError("paths", f"{list(paths)} name no FITS files", "check the paths")
+    workers = workers or os.cpu_count() or 1
+    staging = out.parent / f"{out.name}_staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    batches = [
+        (i, files[s : s + batch_files], str(staging))
+        for i, s in enumerate(range(0, len(files), batch_files))
+    ]
+    n_ok, failed = 0, []
+    with tqdm(total=len(files), desc="reading spectra", unit="file", disable=not progress) as bar:
+        if workers == 1 or len(batches) == 1:
+            results = map(_convert_batch, batches)
+        else:
+            pool = ProcessPoolExecutor(workers)
+            results = pool.map(_convert_batch, batches)
+        for (_, batch, _), (n, fails) in zip(batches, results, strict=True):
+            n_ok += n
+            failed += fails
+            bar.update(len(batch))
+    summary = {
+        "n_files": len(files),
+        "n_imported": n_ok,
+        "n_failed": len(failed),
+        "failed": failed,
+        "catalog": str(out),
+    }
+    report = out.parent / f"{out.name}_import_report.json"
+    report.write_text(json.dumps(summary, indent=1) + "\n")
+    for f in failed:
+        log.warning("not imported: %s (%s)", f["file"], f["error"])
+    if n_ok:
+        _hats_import(out, sorted(staging.glob("batch_*.parquet")), workers, progress=progress)
+    shutil.rmtree(staging, ignore_errors=True)
+    log.info(
+        "imported %d of %d files into %s; %d failed (listed in %s)",
+        n_ok,
+        len(files),
+        out,
+        len(failed),
+        report,
+    )
+    return summary
+
+
+def _hats_import(out, parquet_files, workers, *, progress=True):
+    from dask.distributed import Client, LocalCluster
+    from hats_import.catalog.arguments import ImportArguments
+    from hats_import.pipeline import pipeline_with_client
+
+    args = ImportArguments(
+        output_path=str(out.parent),
+        output_artifact_name=out.name,
+        input_file_list=[str(f) for f in parquet_files],
+        file_reader="parquet",
+        ra_column="ra",
+        dec_column="dec",
+        sort_columns="id",
+        lowest_healpix_order=0,
+        highest_healpix_order=10,
+        pixel_threshold=2000,
+        tmp_dir=str(out.parent / f"{out.name}_tmp"),
+        progress_bar=progress,
+        simple_progress_bar=True,
+    )
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            memory_limit="4GiB",
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        pipeline_with_client(args, client)
+    shutil.rmtree(out.parent / f"{out.name}_tmp", ignore_errors=True)
+
+
+# ---------------------------------------------------------------- command line
+def add_arguments(parser):
+    sub = parser.add_subparsers(dest="source", required=True)
+    p = sub.add_parser("sdss", help="SDSS/BOSS spec-*.fits files to a HATS spectra catalog")
+    p.add_argument("paths", nargs="+", help="files, directories, glob patterns or list files")
+    p.add_argument("--out", required=True, help="output HATS catalog directory")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+
+
+def run(args):
+    summary = import_sdss(args.paths, args.out, workers=args.workers)
+    return 0 if summary["n_imported"] else 1
