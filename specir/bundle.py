@@ -185,10 +185,10 @@ def _resolve_path(path_or_name):
     if str(path_or_name) == "default":
         raise SpecIRModelError(
             "model",
-            f"no default bundle is installed ({named} does not exist); specir ships weights "
-            "only once they come from a real training run on the simulated survey",
-            "train one with `specir train CONFIG` (see docs/training.rst) and pass "
-            "model=PATH_TO_BUNDLE, or copy that bundle into specir/data/models/default/",
+            f"no default bundle is installed ({named} does not exist; it ships with specir, "
+            "so this installation is incomplete)",
+            "reinstall specir, or train a bundle with `specir train configs/default.toml` "
+            "(see docs/training.rst) and pass model=PATH_TO_BUNDLE",
         )
     raise SpecIRModelError(
         "model",

@@ -20,6 +20,7 @@ COMMANDS = {
     "import": ("specir.catalog.importer", "import SDSS spectrum files into a HATS spectra catalog"),
     "catalog": ("specir.catalog.cli", "make (run) or check (validate) a value-added catalog"),
     "serve": ("specir.tap.cli", "serve HATS catalogs through an IVOA TAP 1.1 service"),
+    "demo": ("specir.demo", "simulate, catalog, serve and query a small survey end to end"),
 }
 
 

@@ -67,7 +67,7 @@ def _gauss_stats(pred, sig, obs, obs_err=0.0):
 
 def score(pred, data, idx, *, snr_detect=2.0):
     """Metrics of predictions ``pred`` (dict of numpy arrays) on rows ``idx`` of ``data``."""
-    from specir.train import targets_from
+    from specir.dataset import targets_from
 
     det, _ = targets_from(data, snr_detect=snr_detect)
     det = det[idx]
@@ -109,7 +109,7 @@ def score(pred, data, idx, *, snr_detect=2.0):
 
 
 def _chis(pred, data, idx, snr_detect):
-    from specir.train import targets_from
+    from specir.dataset import targets_from
 
     det = targets_from(data, snr_detect=snr_detect)[0][idx]
     r = (pred["mag_mu"] - data["mag"][idx]) / np.sqrt(
@@ -212,7 +212,8 @@ def _photometry_net(config):
 def baseline_photometry(data_train, tr, va, data_eval, ev, cfg, *, progress=True):
     import torch
 
-    from specir.train import fit, standardise_from, targets_from
+    from specir.dataset import targets_from
+    from specir.train import fit, standardise_from
 
     data_train = {**data_train, "phot": _photometry_features(data_train)}
     data_eval = {**data_eval, "phot": _photometry_features(data_eval)}
@@ -236,7 +237,7 @@ def baseline_pca_rf(data_train, tr, data_eval, ev, cfg, *, n_components=20):
     from sklearn.decomposition import PCA
     from sklearn.ensemble import RandomForestRegressor
 
-    from specir.train import targets_from
+    from specir.dataset import targets_from
 
     def spectra(d, i):
         return np.where(d["valid"][i], d["flux"][i], 0.0)
@@ -272,7 +273,7 @@ def baseline_pca_rf(data_train, tr, data_eval, ev, cfg, *, n_components=20):
 
 
 def baseline_mean(data_train, tr, ev, cfg):
-    from specir.train import targets_from
+    from specir.dataset import targets_from
 
     det = targets_from(data_train, snr_detect=cfg.snr_detect)[0][tr]
     mags = np.where(det, data_train["mag"][tr], np.nan)
@@ -295,7 +296,7 @@ def _figures(out, preds, data, idx, snr_detect):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from specir.train import targets_from
+    from specir.dataset import targets_from
 
     det = targets_from(data, snr_detect=snr_detect)[0][idx]
     model = preds["model"]
@@ -363,8 +364,9 @@ def evaluate(
         The metrics written to ``out_dir/metrics.json``.
     """
     from specir.bundle import load_bundle
+    from specir.dataset import ColumnMap, read_catalog_arrays, split_labels
     from specir.model import ModelConfig
-    from specir.train import ColumnMap, TrainConfig, read_catalog_arrays, split_labels
+    from specir.train import TrainConfig
 
     b = load_bundle(bundle, device="cpu")
     c = dict(b.card["config"])

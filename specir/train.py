@@ -33,6 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
+from specir.dataset import (
+    ColumnMap,
+    catalog_properties,
+    read_catalog_arrays,
+    split_labels,
+    targets_from,
+)
 from specir.errors import SpecIRInputError
 from specir.model import ModelConfig
 
@@ -48,41 +55,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
-
-
-@dataclass(frozen=True)
-class ColumnMap:
-    """Catalog column names (defaults: the agreed names, AllWISE for the photometry).
-
-    A truth column set to ``""`` (or absent from the catalog) is treated as unavailable.
-    """
-
-    ra: str = "ra"
-    dec: str = "dec"
-    z: str = "z"
-    flux: str = "flux"
-    ivar: str = "ivar"
-    mask: str = "mask"
-    mag: tuple = ("w1mpro", "w2mpro", "w3mpro", "w4mpro")
-    mag_err: tuple = ("w1sigmpro", "w2sigmpro", "w3sigmpro", "w4sigmpro")
-    snr: tuple = ("w1snr", "w2snr", "w3snr", "w4snr")
-    log_lagn_true: str = "log_lagn_true"
-    agn_type_true: str = "agn_type_true"
-    q_pah_true: str = "q_pah_true"
-    flux_true: tuple = ("w1_flux_true", "w2_flux_true", "w3_flux_true", "w4_flux_true")
-    ugriz: tuple = ("modelmag_u", "modelmag_g", "modelmag_r", "modelmag_i", "modelmag_z")
-    total_mag: str = "modelmag_r"
-    """Total r-band AB magnitude the model sees next to the spectrum (aperture correction)."""
-
-    def __post_init__(self):
-        for name in ("mag", "mag_err", "snr", "flux_true", "ugriz"):
-            value = tuple(getattr(self, name))
-            want = 5 if name == "ugriz" else 4
-            if len(value) != want:
-                raise SpecIRInputError(
-                    f"columns.{name}", f"has {len(value)} entries", f"give {want} column names"
-                )
-            object.__setattr__(self, name, value)
 
 
 @dataclass(frozen=True)
@@ -206,184 +178,6 @@ def load_config(path, **overrides):
             "config", "needs 'catalog' and 'output'", "add catalog = PATH and output = BUNDLE_DIR"
         )
     return TrainConfig(**raw)
-
-
-# ---------------------------------------------------------------- data
-def _main_catalog(path):
-    import hats
-
-    try:
-        cat = hats.read_hats(path)
-    except Exception as exc:  # hats raises several types for a non-catalog
-        raise SpecIRInputError(
-            "catalog",
-            f"{path} is not a readable HATS catalog ({exc})",
-            "pass the directory written by lsdb's write_catalog",
-        ) from exc
-    return getattr(cat, "main_catalog", cat)
-
-
-def catalog_properties(path):
-    """The HATS catalog's properties (name, builder, creation date, provenance keys), as JSON."""
-    info = _main_catalog(path).catalog_info
-    props = info.model_dump(mode="json") if hasattr(info, "model_dump") else dict(vars(info))
-    return {k: v for k, v in props.items() if v is not None}
-
-
-def _list_column(table, name, npix):
-    col = table.column(name).combine_chunks()
-    values = col.flatten().to_numpy(zero_copy_only=False)
-    if len(values) != len(table) * npix:
-        raise SpecIRInputError(
-            f"column {name!r}",
-            f"rows do not all hold {npix} values",
-            "store spectra on the model grid (3921 pixels)",
-        )
-    return values.reshape(len(table), npix)
-
-
-def _float_col(table, name, n):
-    if not name or name not in table.column_names:
-        return np.full(n, np.nan)
-    return table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
-
-
-def read_catalog_arrays(
-    path, columns=None, *, z_range=(0.01, 0.35), max_rows=0, batch_rows=2048, progress=True
-):
-    """Read a HATS catalog into prepared arrays (columnar, partition by partition).
-
-    Returns
-    -------
-    dict
-        ``flux`` (n, npix) float32 normalised, ``valid`` (n, npix) bool, ``z``, ``norm``,
-        ``flags``, ``hp29`` (spatial index), ``mag``/``mag_err``/``snr`` (n, 4), ``ugriz``
-        (n, 5), ``r_mag`` (total r-band magnitude, NaN where missing or invalid),
-        ``log_lagn_true``, ``agn_type_true``, ``q_pah_true``, ``flux_true`` (n, 4);
-        unavailable truths are NaN. Rows flagged ``NO_DATA`` are dropped.
-    """
-    import pyarrow.parquet as pq
-    from hats.io.paths import pixel_catalog_file
-    from hats.pixel_math.spatial_index import SPATIAL_INDEX_COLUMN, compute_spatial_index
-    from tqdm.auto import tqdm
-
-    from specir.grid import GRID_NPIX, Flags
-    from specir.spectra import prepare_grid_arrays, total_mag_array
-
-    columns = columns or ColumnMap()
-    cat = _main_catalog(path)
-    schema_names = set(cat.schema.names) if cat.schema is not None else None
-    c = columns
-    needed = [c.ra, c.dec, c.z, c.flux, c.ivar, *c.mag, *c.mag_err, *c.snr]
-    if schema_names is not None:
-        missing = [n for n in needed if n not in schema_names]
-        if missing:
-            raise SpecIRInputError(
-                "catalog columns",
-                f"{missing} not in {path}",
-                "set the [columns] mapping in the config",
-            )
-    optional = [
-        c.mask,
-        c.log_lagn_true,
-        c.agn_type_true,
-        c.q_pah_true,
-        *c.flux_true,
-        *c.ugriz,
-        c.total_mag,
-        SPATIAL_INDEX_COLUMN,
-    ]
-    read = needed + [n for n in optional if n and (schema_names is None or n in schema_names)]
-    read = list(dict.fromkeys(read))
-    parts, n_total = [], 0
-    pixels = cat.get_healpix_pixels()
-    for pixel in tqdm(pixels, desc="reading catalog", disable=not progress, unit="partition"):
-        pf = pq.ParquetFile(str(pixel_catalog_file(cat.catalog_base_dir, pixel)))
-        for batch in pf.iter_batches(batch_size=batch_rows, columns=read):
-            import pyarrow as pa
-
-            t = pa.Table.from_batches([batch])
-            n = len(t)
-            flux = _list_column(t, c.flux, GRID_NPIX)
-            ivar = _list_column(t, c.ivar, GRID_NPIX)
-            mask = _list_column(t, c.mask, GRID_NPIX) if c.mask in t.column_names else None
-            z = _float_col(t, c.z, n)
-            prep = prepare_grid_arrays(
-                flux, ivar, z, mask=None if mask is None else mask != 0, z_range=z_range
-            )
-            keep = (np.asarray(prep.flags) & int(Flags.NO_DATA)) == 0
-            if SPATIAL_INDEX_COLUMN in t.column_names:
-                hp29 = t.column(SPATIAL_INDEX_COLUMN).to_numpy()
-            else:
-                hp29 = compute_spatial_index(_float_col(t, c.ra, n), _float_col(t, c.dec, n))
-            agn_type = _float_col(t, c.agn_type_true, n)
-            part = {
-                "flux": np.asarray(prep.flux, np.float32)[keep],
-                "valid": (np.asarray(prep.ivar) > 0)[keep],
-                "z": z[keep],
-                "norm": np.asarray(prep.norm, np.float64)[keep],
-                "flags": np.asarray(prep.flags, np.int64)[keep],
-                "hp29": np.asarray(hp29, np.int64)[keep],
-                "mag": np.stack([_float_col(t, m, n) for m in c.mag], 1)[keep],
-                "mag_err": np.stack([_float_col(t, m, n) for m in c.mag_err], 1)[keep],
-                "snr": np.stack([_float_col(t, m, n) for m in c.snr], 1)[keep],
-                "ugriz": np.stack([_float_col(t, m, n) for m in c.ugriz], 1)[keep],
-                "r_mag": total_mag_array(_float_col(t, c.total_mag, n), n)[keep],
-                "flux_true": np.stack([_float_col(t, m, n) for m in c.flux_true], 1)[keep],
-                "log_lagn_true": _float_col(t, c.log_lagn_true, n)[keep],
-                "agn_type_true": agn_type[keep],
-                "q_pah_true": _float_col(t, c.q_pah_true, n)[keep],
-            }
-            parts.append(part)
-            n_total += int(keep.sum())
-            if max_rows and n_total >= max_rows:
-                break
-        if max_rows and n_total >= max_rows:
-            break
-    if not parts:
-        raise SpecIRInputError(
-            "catalog", f"{path} holds no usable rows", "check the catalog and the column mapping"
-        )
-    data = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    if max_rows:
-        data = {k: v[:max_rows] for k, v in data.items()}
-    return data
-
-
-def _mix64(x):
-    """splitmix64 finaliser: a fixed, platform-independent hash of uint64 values."""
-    x = np.asarray(x, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
-
-
-def split_labels(hp29, *, order=5, fractions=(0.8, 0.1, 0.1), seed=42):
-    """Split label (0 train, 1 val, 2 test) of each row from its HEALPix pixel at ``order``.
-
-    Every row of one pixel gets the same label, so no pixel is in two splits.
-
-    Examples
-    --------
-    >>> hp = np.array([0, 1, 2**40, 2**40 + 5])  # rows 2 and 3 share an order-5 pixel
-    >>> lab = split_labels(hp, order=5)
-    >>> bool(lab[2] == lab[3])
-    True
-    """
-    pixel = np.asarray(hp29, dtype=np.int64) >> (2 * (29 - order))
-    h = _mix64(pixel.astype(np.uint64) ^ _mix64(np.uint64(seed)))
-    u = (h >> np.uint64(11)).astype(np.float64) / float(2**53)
-    edges = np.cumsum(fractions)[:2]
-    return np.searchsorted(edges, u, side="right").astype(np.int8)
-
-
-def targets_from(data, *, snr_detect=2.0):
-    """Detection / upper-limit masks from AllWISE-style columns."""
-    mag, err, snr = data["mag"], data["mag_err"], data["snr"]
-    detected = np.isfinite(mag) & np.isfinite(err) & (err > 0) & ~(snr < snr_detect)
-    upper = np.isfinite(mag) & ~detected
-    return detected, upper
 
 
 # ---------------------------------------------------------------- loss

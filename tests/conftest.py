@@ -90,7 +90,7 @@ def tiny_config(catalog, output, **kw):
 
 @pytest.fixture(scope="session")
 def fixture_arrays(fixture_catalog):
-    from specir.train import read_catalog_arrays
+    from specir.dataset import read_catalog_arrays
 
     return read_catalog_arrays(fixture_catalog, progress=False)
 

@@ -34,7 +34,13 @@ def test_evaluate_writes_metrics_baselines_and_figures(trained_bundle, fixture_c
     )
     m = json.loads((out / "metrics.json").read_text())
     assert m["scored_rows"] == "HEALPix test split"  # same catalog as training: test split only
-    assert set(m["methods"]) == {"model", "train_mean", "photometry", "pca_rf"}
+    assert set(m["methods"]) == {
+        "model",
+        "model_without_r_mag",
+        "train_mean",
+        "photometry",
+        "pca_rf",
+    }
     for method in m["methods"].values():
         for band in ("w1", "w2", "w3", "w4"):
             b = method["bands"][band]

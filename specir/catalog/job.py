@@ -123,7 +123,7 @@ def _meta():
     )
 
 
-def _predict_partition(df, pixel, *, recipe, staging):
+def _predict_partition(df, pixel, *, recipe, staging, torch_threads=None):
     """Predict one partition, staged atomically; reused when already staged."""
     from specir.columns import VAC_COLUMNS
     from specir.predict import predict_prepared
@@ -137,6 +137,11 @@ def _predict_partition(df, pixel, *, recipe, staging):
     for c in ("id", "ra", "dec", "z"):
         out[c] = df[c].to_numpy()
     if n:
+        if torch_threads:  # Dask workers start with OMP_NUM_THREADS=1; give torch its share
+            import torch
+
+            if torch.get_num_threads() != torch_threads:
+                torch.set_num_threads(torch_threads)
         flux = np.stack(df["flux"].to_numpy()).astype(np.float32)
         ivar = np.stack(df["ivar"].to_numpy()).astype(np.float32)
         mask = np.stack(df["mask"].to_numpy()).astype(bool) if "mask" in df else None
@@ -212,6 +217,7 @@ def run_job(recipe, *, workers=1, scheduler=None, resume=False, memory_limit="4G
         meta=_meta(),
         recipe=recipe,
         staging=str(staging),
+        torch_threads=None if scheduler else max(1, (os.cpu_count() or 1) // max(workers, 1)),
     )
     client, cluster = _client(workers, scheduler, memory_limit)
     try:

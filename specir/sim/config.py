@@ -67,6 +67,9 @@ class PopulationConfig:
     """Scatter (dex) of U_min about its sSFR relation."""
     av_scatter: float = 0.15
     """Scatter (dex) of A_V about its mass and SFR relation."""
+    sky_patch: tuple = ()
+    """``(ra_min, ra_max, dec_min, dec_max)`` in degrees: place the galaxies uniformly on this
+    patch of sky instead of the SDSS-Legacy-like footprint (empty: the footprint)."""
 
     def __post_init__(self):
         p = "population"
@@ -77,6 +80,16 @@ class PopulationConfig:
         for name in ("ms_scatter", "mz_scatter", "umin_scatter", "av_scatter"):
             _check(p, name, getattr(self, name), 0.0, 1.0)
         _check(p, "qpah_scatter", self.qpah_scatter, 0.0, 2.0)
+        object.__setattr__(self, "sky_patch", tuple(self.sky_patch))
+        if self.sky_patch:
+            if len(self.sky_patch) != 4:
+                raise SpecIRInputError(
+                    f"{p}.sky_patch",
+                    f"has {len(self.sky_patch)} values",
+                    "give [ra_min, ra_max, dec_min, dec_max] in degrees, or [] for the footprint",
+                )
+            _check_range(p, "sky_patch (ra)", self.sky_patch[:2], 0.0, 360.0)
+            _check_range(p, "sky_patch (dec)", self.sky_patch[2:], -90.0, 90.0)
 
 
 @dataclass(frozen=True)

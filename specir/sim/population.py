@@ -163,7 +163,7 @@ def draw_population(n, rng, config):
     sersic = np.where(quiescent, 4.0, 1.0)
 
     agn = _draw_agn(n, rng, logm, quiescent, agn_cfg)
-    ra, dec = _footprint(n, rng)
+    ra, dec = _footprint(n, rng, pop_cfg.sky_patch)
     return {
         "ra": ra,
         "dec": dec,
@@ -225,8 +225,15 @@ def _draw_agn(n, rng, logm, quiescent, cfg):
     }
 
 
-def _footprint(n, rng):
-    """Random positions in an SDSS-Legacy-like footprint: the northern cap plus Stripe 82."""
+def _footprint(n, rng, patch=()):
+    """Random positions in an SDSS-Legacy-like footprint: the northern cap plus Stripe 82.
+
+    With ``patch = (ra_min, ra_max, dec_min, dec_max)``: uniform on that patch instead.
+    """
+    if patch:
+        ra = rng.uniform(patch[0], patch[1], n)
+        sin_dec = rng.uniform(np.sin(np.radians(patch[2])), np.sin(np.radians(patch[3])), n)
+        return ra, np.degrees(np.arcsin(sin_dec))
     north = rng.random(n) < 0.9
     ra = np.empty(n)
     sin_dec = np.empty(n)
