@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from specir.cluster import dask_client
 from specir.errors import SpecIRInputError
 
 __all__ = ["expand_paths", "import_sdss", "sdss_rows"]
@@ -209,7 +210,6 @@ def import_sdss(paths, out, *, workers=None, batch_files=200, progress=True):
 
 
 def _hats_import(out, parquet_files, workers, *, progress=True):
-    from dask.distributed import Client, LocalCluster
     from hats_import.catalog.arguments import ImportArguments
     from hats_import.pipeline import pipeline_with_client
 
@@ -228,16 +228,7 @@ def _hats_import(out, parquet_files, workers, *, progress=True):
         progress_bar=progress,
         simple_progress_bar=True,
     )
-    with (
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            memory_limit="4GiB",
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with dask_client(workers=workers) as client:
         pipeline_with_client(args, client)
     shutil.rmtree(out.parent / f"{out.name}_tmp", ignore_errors=True)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from specir.cluster import dask_client
 from specir.errors import SpecIRInputError
 
 __all__ = ["Recipe", "load_recipe", "run_job"]
@@ -166,17 +167,6 @@ def _predict_partition(df, pixel, *, recipe, staging, torch_threads=None):
     return out
 
 
-def _client(workers, scheduler, memory_limit):
-    from dask.distributed import Client, LocalCluster
-
-    if scheduler:
-        return Client(scheduler), None
-    cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit
-    )
-    return Client(cluster), cluster
-
-
 def _provenance(recipe, model_sha):
     from specir import __version__
 
@@ -219,8 +209,7 @@ def run_job(recipe, *, workers=1, scheduler=None, resume=False, memory_limit="4G
         staging=str(staging),
         torch_threads=None if scheduler else max(1, (os.cpu_count() or 1) // max(workers, 1)),
     )
-    client, cluster = _client(workers, scheduler, memory_limit)
-    try:
+    with dask_client(workers=workers, scheduler=scheduler, memory_limit=memory_limit):
         vac.write_catalog(
             partial,
             catalog_name=recipe.table_name,
@@ -228,10 +217,6 @@ def run_job(recipe, *, workers=1, scheduler=None, resume=False, memory_limit="4G
             overwrite=True,
             addl_hats_properties=_provenance(recipe, model_sha),
         )
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
     write_column_metadata(partial)
     os.replace(partial, output)
     shutil.rmtree(staging, ignore_errors=True)

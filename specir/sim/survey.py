@@ -430,7 +430,8 @@ def _write_hats(path, files, n_workers, *, group_rows=20_000, properties=None):
     ``Catalog.concat`` (lazily, from disk) and written once more as the final catalog.
     """
     import lsdb
-    from dask.distributed import Client, LocalCluster
+
+    from specir.cluster import dask_client
 
     order = _partition_order(files)
     sizes = [pq_rows(f) for f in files]
@@ -447,16 +448,7 @@ def _write_hats(path, files, n_workers, *, group_rows=20_000, properties=None):
     shutil.rmtree(tmp, ignore_errors=True)
     kwargs = dict(ra_column="ra", dec_column="dec", lowest_order=order, highest_order=order)
     props = dict(properties or {})
-    with (
-        LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            memory_limit="4GiB",
-        ) as cluster,
-        Client(cluster),
-    ):
+    with dask_client(workers=n_workers):
         if len(groups) == 1:
             cat = lsdb.from_dataframe(_chunk_frame(groups[0]), **kwargs)
         else:
