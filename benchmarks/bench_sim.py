@@ -1,12 +1,14 @@
 """Throughput of the simulated survey generator (``specir.sim``).
 
-Usage: python benchmarks/bench_sim.py [--n 200] [--log PATH ...]
+Usage: python benchmarks/bench_sim.py [--n 200] [--log PATH ...] [--hats-from CATALOG]
 
 Times :func:`specir.sim.simulate` in one process (after the once-per-process bagpipes set-up,
 which is timed separately), gives galaxies per second per core (after the r < 17.77 cut, so
 rejected candidates are included in the cost) and extrapolates the wall time of a
 100,000-galaxy survey on all cores of this machine. ``--log`` adds measured runs: the
 ``specir simulate`` log files (tqdm's last "simulating" line and the first/last time stamps).
+``--hats-from`` times the HATS step alone (lsdb ``from_dataframe`` per group, ``concat``,
+``write_catalog``) on the rows of an existing simulated catalog rewritten as chunk files.
 The 1-minute load average is recorded: other work on the machine slows the numbers.
 """
 
@@ -36,11 +38,41 @@ def parse_log(path):
     return out
 
 
+def time_hats_step(catalog, workers):
+    """Seconds of the lsdb HATS step for the rows of ``catalog`` (rewritten as 500-row chunks)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import lsdb
+    import pyarrow.parquet as pq
+
+    from specir.sim.survey import _arrow_table, _write_hats
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_hats_"))
+    try:
+        cat = lsdb.open_catalog(catalog)
+        files, n = [], 0
+        for i, part in enumerate(cat.partitions):
+            df = part.compute().reset_index(drop=True)
+            for s in range(0, len(df), 500):
+                f = tmp / f"chunk_{i:04d}_{s:06d}.parquet"
+                pq.write_table(_arrow_table(df.iloc[s : s + 500]), f)
+                files.append(f)
+            n += len(df)
+        t = time.perf_counter()
+        _write_hats(tmp / "out", files, workers)
+        return n, time.perf_counter() - t
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--seed", type=int, default=123)
     ap.add_argument("--log", nargs="*", default=[])
+    ap.add_argument("--hats-from", default=None, help="simulated catalog to time the HATS step on")
     args = ap.parse_args()
     from specir.sim.survey import _sed
 
@@ -68,6 +100,14 @@ def main():
         "goal_100k_wall_h": 2.0,
         "measured_runs": [parse_log(p) for p in args.log],
     }
+    if args.hats_from:
+        n, secs = time_hats_step(args.hats_from, os.cpu_count())
+        result["hats_step_lsdb"] = {
+            "catalog": args.hats_from,
+            "n_galaxies": n,
+            "seconds": round(secs, 1),
+            "how": "lsdb from_dataframe per 20,000-row group, concat, write_catalog",
+        }
     print(write_result("sim", result))
 
 

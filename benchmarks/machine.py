@@ -8,7 +8,7 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(os.environ.get("SPECIR_BENCH_OUT") or Path(__file__).resolve().parent / "results")
 
 
 def machine_info(packages=("numpy", "astropy", "specutils", "torch")):

@@ -21,7 +21,7 @@ def test_card_states_simulated_training_data_and_size(default):
     assert sum(f.stat().st_size for f in path.iterdir()) <= 25 * 2**20
     data = card["training_data"]
     assert "SIMULATED" in data["description"]
-    assert data["catalog_properties"]["specir_simulated"].startswith("true")
+    assert data["simulator"] == "specir.sim" and data["seed"] == 1
     assert data["n_train"] + data["n_val"] + data["n_test"] >= 100_000
     assert card["architecture"]["total_mag_input"] is True
     assert all(card["heads_trained"].values())

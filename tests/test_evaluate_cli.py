@@ -39,6 +39,7 @@ def test_evaluate_writes_metrics_baselines_and_figures(trained_bundle, fixture_c
         "model_without_r_mag",
         "train_mean",
         "photometry",
+        "photometry_total",
         "pca_rf",
     }
     for method in m["methods"].values():
