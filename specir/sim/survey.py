@@ -364,6 +364,10 @@ def write_survey(
         (i, m, seeds[i], config, files[i]) for i, m in enumerate(sizes) if not files[i].exists()
     ]
     logger.info("%d of %d chunks to simulate with %d processes", len(todo), len(sizes), n_workers)
+    if todo:
+        # bagpipes builds its IGM grid file on first import (delete, then write): importing it
+        # here, once, keeps worker processes of a fresh installation from racing on that file
+        import bagpipes  # noqa: F401
     with tqdm(total=n, initial=n - sum(t[1] for t in todo), unit="gal", desc="simulating") as bar:
         if n_workers == 1:
             for t in todo:
