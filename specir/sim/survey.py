@@ -438,7 +438,7 @@ def _write_hats(path, files, n_workers, *, group_rows=20_000, properties=None):
     from specir.cluster import dask_client
 
     order = _partition_order(files)
-    sizes = [pq_rows(f) for f in files]
+    sizes = [_pq_rows(f) for f in files]
     groups, current, rows = [], [], 0
     for f, m in zip(files, sizes, strict=True):
         current.append(f)
@@ -480,7 +480,7 @@ def _sort_partition(df):
     return df.sort_index(kind="stable")
 
 
-def pq_rows(path):
+def _pq_rows(path):
     import pyarrow.parquet as pq
 
     return pq.ParquetFile(path).metadata.num_rows
