@@ -40,6 +40,17 @@ class ColumnMap:
     ugriz: tuple = ("modelmag_u", "modelmag_g", "modelmag_r", "modelmag_i", "modelmag_z")
     total_mag: str = "modelmag_r"
     """Total r-band AB magnitude the model sees next to the spectrum (aperture correction)."""
+    optical_truths: tuple = (
+        "log_mstar_true",
+        "log_sfr_true",
+        "metallicity_true",
+        "gas_metallicity_true",
+        "av_true",
+        "veldisp_true",
+    )
+    """Simulated truths that the optical light carries (only ``specir evaluate``'s ceiling)."""
+    dust_truths: tuple = ("q_pah_true", "u_min_true", "gamma_true")
+    """Simulated dust-emission truths, drawn with scatter the optical light does not carry."""
 
     def __post_init__(self):
         for name in ("mag", "mag_err", "snr", "flux_true", "ugriz"):
@@ -50,6 +61,8 @@ class ColumnMap:
                     f"columns.{name}", f"has {len(value)} entries", f"give {want} column names"
                 )
             object.__setattr__(self, name, value)
+        for name in ("optical_truths", "dust_truths"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
 def _main_catalog(path):
@@ -102,8 +115,9 @@ def read_catalog_arrays(
         ``flux`` (n, npix) float32 normalised, ``valid`` (n, npix) bool, ``z``, ``norm``,
         ``flags``, ``hp29`` (spatial index), ``mag``/``mag_err``/``snr`` (n, 4), ``ugriz``
         (n, 5), ``r_mag`` (total r-band magnitude, NaN where missing or invalid),
-        ``log_lagn_true``, ``agn_type_true``, ``q_pah_true``, ``flux_true`` (n, 4);
-        unavailable truths are NaN. Rows flagged ``NO_DATA`` are dropped.
+        ``log_lagn_true``, ``agn_type_true``, ``q_pah_true``, ``flux_true`` (n, 4),
+        ``optical_truths`` and ``dust_truths`` (n, k); unavailable truths are NaN.
+        Rows flagged ``NO_DATA`` are dropped.
     """
     import pyarrow.parquet as pq
     from hats.io.paths import pixel_catalog_file
@@ -134,6 +148,8 @@ def read_catalog_arrays(
         *c.flux_true,
         *c.ugriz,
         c.total_mag,
+        *c.optical_truths,
+        *c.dust_truths,
         SPATIAL_INDEX_COLUMN,
     ]
     read = needed + [n for n in optional if n and (schema_names is None or n in schema_names)]
@@ -176,6 +192,8 @@ def read_catalog_arrays(
                 "log_lagn_true": _float_col(t, c.log_lagn_true, n)[keep],
                 "agn_type_true": agn_type[keep],
                 "q_pah_true": _float_col(t, c.q_pah_true, n)[keep],
+                "optical_truths": _truth_block(t, c.optical_truths, n)[keep],
+                "dust_truths": _truth_block(t, c.dust_truths, n)[keep],
             }
             parts.append(part)
             n_total += int(keep.sum())
@@ -191,6 +209,11 @@ def read_catalog_arrays(
     if max_rows:
         data = {k: v[:max_rows] for k, v in data.items()}
     return data
+
+
+def _truth_block(table, names, n):
+    """(n, len(names)) float array of truth columns; NaN where a column is absent."""
+    return np.stack([_float_col(table, m, n) for m in names], 1) if names else np.empty((n, 0))
 
 
 def _mix64(x):

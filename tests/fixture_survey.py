@@ -75,6 +75,10 @@ def make_fixture_frame(n=400, *, seed=0):
     df["log_lagn_true"] = lagn
     df["agn_type_true"] = agn_type.astype(np.int8)
     df["q_pah_true"] = np.clip(3.0 + 1.5 * slope + 0.5 * np.log10(line), 0.3, 7)
+    # toy "physics truths" for evaluate's information ceiling: the generating parameters
+    df["log_mstar_true"] = lognorm
+    df["log_sfr_true"] = lognorm + np.log10(line)
+    df["av_true"] = -slope
     for i, b in enumerate("ugriz"):
         df[f"modelmag_{b}"] = 22.5 - 2.5 * lognorm + 0.3 * i * slope
     df.loc[df.index % 10 == 3, "modelmag_r"] = np.nan  # photometry missing for some rows

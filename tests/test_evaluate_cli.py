@@ -41,6 +41,8 @@ def test_evaluate_writes_metrics_baselines_and_figures(trained_bundle, fixture_c
         "photometry",
         "photometry_total",
         "pca_rf",
+        "ceiling_optical_truths",  # the fixture carries toy truths
+        "ceiling_all_truths",
     }
     for method in m["methods"].values():
         for band in ("w1", "w2", "w3", "w4"):
@@ -50,6 +52,10 @@ def test_evaluate_writes_metrics_baselines_and_figures(trained_bundle, fixture_c
     # the fixture's W1 follows the spectrum's normalisation: the model must beat the mean
     assert model["bands"]["w1"]["nmad"] < mean["bands"]["w1"]["nmad"]
     assert {"log_lagn", "q_pah", "colours"} <= set(model)
+    # the ceiling sees the parameters the toy W1 and W3 are made of: far better than the mean
+    ceiling = m["methods"]["ceiling_optical_truths"]["bands"]
+    for band in ("w1", "w3"):
+        assert ceiling[band]["nmad"] < 0.5 * mean["bands"][band]["nmad"]
     for png in ("pred_vs_obs.png", "chi_hist.png", "lagn_qpah.png"):
         assert (out / png).stat().st_size > 1000
 
