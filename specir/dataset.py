@@ -14,7 +14,14 @@ import numpy as np
 
 from specir.errors import SpecIRInputError
 
-__all__ = ["ColumnMap", "catalog_properties", "read_catalog_arrays", "split_labels", "targets_from"]
+__all__ = [
+    "ColumnMap",
+    "catalog_properties",
+    "grid_rows",
+    "read_catalog_arrays",
+    "split_labels",
+    "targets_from",
+]
 
 
 @dataclass(frozen=True)
@@ -86,16 +93,33 @@ def catalog_properties(path):
     return {k: v for k, v in props.items() if v is not None}
 
 
-def _list_column(table, name, npix):
-    col = table.column(name).combine_chunks()
-    values = col.flatten().to_numpy(zero_copy_only=False)
-    if len(values) != len(table) * npix:
+def grid_rows(column, name, npix):
+    """An (n, npix) array from a list column of spectra, without a per-row Python loop.
+
+    ``column`` is a pyarrow (chunked) array of lists, or a pandas Series (Arrow-backed, as lsdb
+    gives it, or holding one array per row). A row that is null or of another length raises
+    :class:`~specir.errors.SpecIRInputError` naming the column.
+    """
+    import pyarrow as pa
+
+    arrow = getattr(getattr(column, "array", None), "__arrow_array__", None)
+    if arrow is not None:
+        column = arrow()
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    n = len(column)
+    if isinstance(column, pa.Array):
+        values = column.flatten().to_numpy(zero_copy_only=False)
+    else:
+        rows = [np.asarray(r).ravel() if r is not None else np.empty(0) for r in column]
+        values = np.concatenate(rows) if rows else np.empty(0)
+    if len(values) != n * npix:
         raise SpecIRInputError(
             f"column {name!r}",
             f"rows do not all hold {npix} values",
             "store spectra on the model grid (3921 pixels)",
         )
-    return values.reshape(len(table), npix)
+    return values.reshape(n, npix)
 
 
 def _float_col(table, name, n):
@@ -163,9 +187,11 @@ def read_catalog_arrays(
 
             t = pa.Table.from_batches([batch])
             n = len(t)
-            flux = _list_column(t, c.flux, GRID_NPIX)
-            ivar = _list_column(t, c.ivar, GRID_NPIX)
-            mask = _list_column(t, c.mask, GRID_NPIX) if c.mask in t.column_names else None
+            flux = grid_rows(t.column(c.flux), c.flux, GRID_NPIX)
+            ivar = grid_rows(t.column(c.ivar), c.ivar, GRID_NPIX)
+            mask = (
+                grid_rows(t.column(c.mask), c.mask, GRID_NPIX) if c.mask in t.column_names else None
+            )
             z = _float_col(t, c.z, n)
             prep = prepare_grid_arrays(
                 flux, ivar, z, mask=None if mask is None else mask != 0, z_range=z_range
