@@ -54,7 +54,6 @@ def main():
         c: float(np.nanmax(np.abs(a[c].to_numpy(float) - b[c].to_numpy(float)))) for c in floats
     }
     result = {
-        "benchmark": "catalog_gpu",
         "what": "run_job with device='auto' vs device='cpu', one local Dask worker each, "
         "same input and machine; the default bundle",
         "input": args.input,

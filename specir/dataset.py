@@ -93,15 +93,19 @@ def catalog_properties(path):
     return {k: v for k, v in props.items() if v is not None}
 
 
-def grid_rows(column, name, npix):
-    """An (n, npix) array from a list column of spectra, without a per-row Python loop.
+def grid_rows(column, name, npix=None):
+    """An (n, npix) array from a list column of spectra (``npix``: the model grid's 3921).
 
-    ``column`` is a pyarrow (chunked) array of lists, or a pandas Series (Arrow-backed, as lsdb
-    gives it, or holding one array per row). A row that is null or of another length raises
+    ``column`` is a pyarrow (chunked) array of lists or an Arrow-backed pandas Series, as lsdb
+    and Parquet give them (flattened by Arrow, no per-row Python loop), or a pandas Series
+    holding one array per row. A row that is null or of another length raises
     :class:`~specir.errors.SpecIRInputError` naming the column.
     """
     import pyarrow as pa
 
+    from specir.grid import GRID_NPIX
+
+    npix = GRID_NPIX if npix is None else npix
     arrow = getattr(getattr(column, "array", None), "__arrow_array__", None)
     if arrow is not None:
         column = arrow()
@@ -148,7 +152,7 @@ def read_catalog_arrays(
     from hats.pixel_math.spatial_index import SPATIAL_INDEX_COLUMN, compute_spatial_index
     from tqdm.auto import tqdm
 
-    from specir.grid import GRID_NPIX, Flags
+    from specir.grid import Flags
     from specir.spectra import prepare_grid_arrays, total_mag_array
 
     columns = columns or ColumnMap()
@@ -187,11 +191,9 @@ def read_catalog_arrays(
 
             t = pa.Table.from_batches([batch])
             n = len(t)
-            flux = grid_rows(t.column(c.flux), c.flux, GRID_NPIX)
-            ivar = grid_rows(t.column(c.ivar), c.ivar, GRID_NPIX)
-            mask = (
-                grid_rows(t.column(c.mask), c.mask, GRID_NPIX) if c.mask in t.column_names else None
-            )
+            flux = grid_rows(t.column(c.flux), c.flux)
+            ivar = grid_rows(t.column(c.ivar), c.ivar)
+            mask = grid_rows(t.column(c.mask), c.mask) if c.mask in t.column_names else None
             z = _float_col(t, c.z, n)
             prep = prepare_grid_arrays(
                 flux, ivar, z, mask=None if mask is None else mask != 0, z_range=z_range

@@ -128,7 +128,6 @@ def _predict_partition(df, pixel, *, recipe, staging, torch_threads=None):
     """Predict one partition, staged atomically; reused when already staged."""
     from specir.columns import VAC_COLUMNS
     from specir.dataset import grid_rows
-    from specir.grid import GRID_NPIX
     from specir.predict import predict_prepared
     from specir.spectra import prepare_grid_arrays
 
@@ -145,9 +144,9 @@ def _predict_partition(df, pixel, *, recipe, staging, torch_threads=None):
 
             if torch.get_num_threads() != torch_threads:
                 torch.set_num_threads(torch_threads)
-        flux = grid_rows(df["flux"], "flux", GRID_NPIX).astype(np.float32, copy=False)
-        ivar = grid_rows(df["ivar"], "ivar", GRID_NPIX).astype(np.float32, copy=False)
-        mask = grid_rows(df["mask"], "mask", GRID_NPIX) != 0 if "mask" in df else None
+        flux = grid_rows(df["flux"], "flux").astype(np.float32, copy=False)
+        ivar = grid_rows(df["ivar"], "ivar").astype(np.float32, copy=False)
+        mask = grid_rows(df["mask"], "mask") != 0 if "mask" in df else None
         prep = prepare_grid_arrays(flux, ivar, df["z"].to_numpy(np.float64), mask=mask)
         col = recipe.total_mag_column
         r_mag = df[col].to_numpy(np.float64) if col and col in df else None
