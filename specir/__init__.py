@@ -9,7 +9,15 @@ luminosity and the PAH mass fraction q_PAH.
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
-from specir.errors import SpecIRInputError, SpecIRModelError, SpecIRWarning
+from specir.errors import (
+    SpecIRError,
+    SpecIRFileError,
+    SpecIRInputError,
+    SpecIRModelError,
+    SpecIRQueryError,
+    SpecIRServiceError,
+    SpecIRWarning,
+)
 from specir.grid import Flags, grid_wavelength
 
 try:
@@ -27,8 +35,12 @@ _LAZY = {
 
 __all__ = [
     "Flags",
+    "SpecIRError",
+    "SpecIRFileError",
     "SpecIRInputError",
     "SpecIRModelError",
+    "SpecIRQueryError",
+    "SpecIRServiceError",
     "SpecIRWarning",
     "grid_wavelength",
     *_LAZY,

@@ -111,26 +111,3 @@ def run_demo(*, n=3000, seed=7, recipe=None, workdir="data/demo", workers=2, por
         server.shutdown()
         server.server_close()
     return {"url": server.url, "vac": vac, "table": rec.table_name, "cone": cone, "agn": agn}
-
-
-def add_arguments(parser):
-    parser.add_argument("--n", type=int, default=3000, help="galaxies to simulate (3000)")
-    parser.add_argument("--seed", type=int, default=7, help="simulation seed (7)")
-    parser.add_argument("--recipe", default=None, help="catalog recipe (catalogs/demo.toml)")
-    parser.add_argument("--workers", type=int, default=2, help="processes / Dask workers (2)")
-    parser.add_argument("--port", type=int, default=8080, help="TAP port (8080; 0: any free)")
-    parser.add_argument(
-        "--no-serve", dest="serve", action="store_false", help="stop after the queries"
-    )
-
-
-def run(args):
-    run_demo(
-        n=args.n,
-        seed=args.seed,
-        recipe=args.recipe,
-        workers=args.workers,
-        port=args.port,
-        serve=args.serve,
-    )
-    return 0

@@ -510,31 +510,3 @@ def evaluate(
     (out / "metrics.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
     _figures(out, preds, data_eval, ev, cfg.snr_detect)
     return result
-
-
-def add_arguments(parser):
-    parser.add_argument("bundle", help="model bundle directory (or installed name)")
-    parser.add_argument("catalog", help="held-out HATS catalog (simulated with another seed)")
-    parser.add_argument("--out", required=True, help="output directory (JSON + PNG)")
-    parser.add_argument(
-        "--train-catalog",
-        default=None,
-        help="catalog the baselines train on (default: the bundle's)",
-    )
-    parser.add_argument("--max-train-rows", type=int, default=20000)
-    parser.add_argument("--max-eval-rows", type=int, default=0)
-    parser.add_argument("--baseline-epochs", type=int, default=None)
-
-
-def run(args):
-    evaluate(
-        args.bundle,
-        args.catalog,
-        args.out,
-        train_catalog=args.train_catalog,
-        max_train_rows=args.max_train_rows,
-        max_eval_rows=args.max_eval_rows,
-        baseline_epochs=args.baseline_epochs,
-    )
-    log.info("wrote %s/metrics.json and figures", args.out)
-    return 0

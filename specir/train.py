@@ -589,15 +589,3 @@ def train(config, *, stop_after=None, progress=True, data=None):
     path = save_bundle(model, card, config.output)
     log.info("wrote bundle %s (best epoch %d)", path, result["best_epoch"])
     return path
-
-
-# ---------------------------------------------------------------- command line
-def add_arguments(parser):
-    parser.add_argument("config", help="TOML training configuration")
-    parser.add_argument("--device", default=None, help="override the config's device")
-
-
-def run(args):
-    overrides = {"device": args.device} if args.device else {}
-    train(load_config(args.config, **overrides))
-    return 0

@@ -95,7 +95,8 @@ def test_sigkill_then_resume_identical(vac, tmp_path, kill_when):
     out = tmp_path / "vac3"
     toml = tmp_path / "r.toml"
     toml.write_text(f'input = "{recipe.input}"\noutput = "{out}"\nmodel = "{recipe.model}"\n')
-    cmd = [sys.executable, "-m", "specir.cli", "-q", "catalog", "run", str(toml), "--workers", "1"]
+    cmd = [sys.executable, "-m", "specir.scripts.main", "-q", "catalog", "run", str(toml)]
+    cmd += ["--workers", "1"]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     proc = subprocess.Popen(cmd, env=env, start_new_session=True)
     staging, partial = Path(f"{out}.staging"), Path(f"{out}.partial")
@@ -140,7 +141,7 @@ def test_validate_against_wise_catalog(vac, fixture_catalog, tmp_path):
     import json
 
     from specir.catalog.validate import validate_vac
-    from specir.cli import main
+    from specir.scripts.main import main
 
     path, _ = vac
     src = lsdb.open_catalog(fixture_catalog).compute()

@@ -6,8 +6,8 @@ MECHANICS CHECK, NOT A SCIENCE CHECK (see tests/fixture_survey.py).
 import argparse
 import json
 
-from specir import evaluate as ev
-from specir import train as tr
+from specir.scripts import evaluate as ev
+from specir.scripts import train as tr
 
 
 def _run(module, argv):
@@ -75,11 +75,11 @@ def test_train_command_from_toml(fixture_catalog, tmp_path):
 
 
 def test_cli_registers_commands():
-    from specir.cli import COMMANDS
+    from specir.scripts.main import COMMANDS
 
     for name in ("train", "predict", "evaluate"):
         assert name in COMMANDS
-    from specir.cli import _build_parser
+    from specir.scripts.main import _build_parser
 
     args = _build_parser().parse_args(["predict", "a.fits", "-o", "x.ecsv"])
     assert args.files == ["a.fits"]

@@ -453,7 +453,7 @@ def test_cli_arguments_and_engine_config_validation():
     import argparse
 
     from specir.errors import SpecIRInputError
-    from specir.tap import cli
+    from specir.scripts import serve as cli
 
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)

@@ -231,17 +231,3 @@ def _hats_import(out, parquet_files, workers, *, progress=True):
     with dask_client(workers=workers) as client:
         pipeline_with_client(args, client)
     shutil.rmtree(out.parent / f"{out.name}_tmp", ignore_errors=True)
-
-
-# ---------------------------------------------------------------- command line
-def add_arguments(parser):
-    sub = parser.add_subparsers(dest="source", required=True)
-    p = sub.add_parser("sdss", help="SDSS/BOSS spec-*.fits files to a HATS spectra catalog")
-    p.add_argument("paths", nargs="+", help="files, directories, glob patterns or list files")
-    p.add_argument("--out", required=True, help="output HATS catalog directory")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-
-
-def run(args):
-    summary = import_sdss(args.paths, args.out, workers=args.workers)
-    return 0 if summary["n_imported"] else 1

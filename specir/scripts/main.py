@@ -1,7 +1,8 @@
 """The ``specir`` command line.
 
-Each sub-command lives in the module that holds its idea; that module exposes
-``add_arguments(parser)`` and ``run(args) -> int``. This file only wires them together.
+Each sub-command is a module of :mod:`specir.scripts` exposing ``add_arguments(parser)`` and
+``run(args) -> int``; this file only wires them together and maps errors to exit statuses
+(:data:`specir.scripts.EXIT_OK` ...).
 """
 
 import argparse
@@ -9,18 +10,20 @@ import importlib
 import logging
 import sys
 
+from specir.scripts import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+
 __all__ = ["main"]
 
 # sub-command -> (module, one-line help)
 COMMANDS = {
-    "predict": ("specir.predict", "predict W1–W4, log L_AGN and q_PAH for spectrum files"),
-    "train": ("specir.train", "train a model bundle from a HATS catalog (TOML config)"),
-    "evaluate": ("specir.evaluate", "score a bundle and baselines on a held-out catalog"),
-    "simulate": ("specir.sim.cli", "simulate an SDSS x WISE survey (HATS catalog; extra 'sim')"),
-    "import": ("specir.catalog.importer", "import SDSS spectrum files into a HATS spectra catalog"),
-    "catalog": ("specir.catalog.cli", "make (run) or check (validate) a value-added catalog"),
-    "serve": ("specir.tap.cli", "serve HATS catalogs through an IVOA TAP 1.1 service"),
-    "demo": ("specir.demo", "simulate, catalog, serve and query a small survey end to end"),
+    "predict": ("specir.scripts.predict", "predict W1–W4, log L_AGN and q_PAH for spectrum files"),
+    "train": ("specir.scripts.train", "train a model bundle from a HATS catalog (TOML config)"),
+    "evaluate": ("specir.scripts.evaluate", "score a bundle and baselines on a held-out catalog"),
+    "simulate": ("specir.scripts.simulate", "simulate an SDSS x WISE survey (HATS; extra 'sim')"),
+    "import": ("specir.scripts.import_", "import SDSS spectrum files into a HATS spectra catalog"),
+    "catalog": ("specir.scripts.catalog", "make (run) or check (validate) a value-added catalog"),
+    "serve": ("specir.scripts.serve", "serve HATS catalogs through an IVOA TAP 1.1 service"),
+    "demo": ("specir.scripts.demo", "simulate, catalog, serve and query a small survey end to end"),
 }
 
 
@@ -47,13 +50,16 @@ def main(argv=None):
     args = _build_parser().parse_args(argv)
     level = logging.WARNING if args.quiet else (logging.DEBUG if args.verbose else logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
-    from specir.errors import SpecIRInputError
+    from specir.errors import SpecIRError, SpecIRInputError
 
     try:
-        return importlib.import_module(args._module).run(args) or 0
+        return importlib.import_module(args._module).run(args) or EXIT_OK
     except SpecIRInputError as exc:
         logging.getLogger("specir").error("%s", exc)
-        return 2
+        return EXIT_USAGE
+    except SpecIRError as exc:
+        logging.getLogger("specir").error("%s", exc)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":
