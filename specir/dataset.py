@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from specir.constants import Z_RANGE
 from specir.errors import SpecIRInputError
 
 __all__ = [
@@ -133,7 +134,7 @@ def _float_col(table, name, n):
 
 
 def read_catalog_arrays(
-    path, columns=None, *, z_range=(0.01, 0.35), max_rows=0, batch_rows=2048, progress=True
+    path, columns=None, *, z_range=Z_RANGE, max_rows=0, batch_rows=2048, progress=True
 ):
     """Read a HATS catalog into prepared arrays (columnar, partition by partition).
 

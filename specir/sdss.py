@@ -8,6 +8,7 @@ from astropy.io import fits
 from astropy.nddata import InverseVariance
 from specutils import Spectrum
 
+from specir.constants import FLUX_UNIT
 from specir.errors import SpecIRInputError
 from specir.testing import sdss_data_dir
 
@@ -16,7 +17,7 @@ if sdss_data_dir() is None:  # the example reads a real SDSS file when one is at
 
 __all__ = ["SDSS_BAD_PIXEL_BITS", "SDSS_FLUX_UNIT", "read_sdss"]
 
-SDSS_FLUX_UNIT = u.Unit("1e-17 erg / (s cm2 Angstrom)")
+SDSS_FLUX_UNIT = FLUX_UNIT
 """The flux unit of SDSS spectra (and of specir's spectra catalogs)."""
 
 SDSS_BAD_PIXEL_BITS = (0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 18, 22, 23, 24, 25, 26, 27)

@@ -12,12 +12,12 @@ import logging
 import warnings
 from dataclasses import dataclass, field
 
-import astropy.constants as const
 import astropy.units as u
 import numpy as np
 from astropy.nddata import InverseVariance, StdDevUncertainty, VarianceUncertainty
 from specutils import Spectrum, SpectrumCollection
 
+from specir.constants import C_AA_PER_S, FLUX_UNIT, Z_RANGE
 from specir.errors import SpecIRInputError, SpecIRWarning
 from specir.grid import GRID_NPIX, NORM_WINDOW, Flags, grid_wavelength
 from specir.resample import resample
@@ -33,13 +33,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FLUX_UNIT = u.Unit("1e-17 erg / (s cm2 Angstrom)")
-DEFAULT_Z_RANGE = (0.01, 0.35)
+DEFAULT_Z_RANGE = Z_RANGE
 """Redshift range of the default simulated training survey."""
 TOTAL_MAG_RANGE = (5.0, 30.0)
 """Total r-band AB magnitudes outside this range (SDSS's -9999 and 99 sentinels) are missing."""
 _FLAMBDA = u.erg / u.s / u.cm**2 / u.AA
-_C_AA_PER_S = const.c.to_value(u.AA / u.s)
 
 
 @dataclass
@@ -190,7 +188,7 @@ def _flux_factor(unit, wave, label):
         )
     if kind == "flambda":
         return np.full_like(wave, scale)
-    return scale * _C_AA_PER_S / wave**2 / FLUX_UNIT.scale
+    return scale * C_AA_PER_S / wave**2 / FLUX_UNIT.scale
 
 
 def _ivar_from_uncertainty(unc, flux_unit, shape, label):

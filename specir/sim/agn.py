@@ -7,9 +7,10 @@ vacuum wavelength array, for one AGN described by the parameter dict drawn in
 
 import numpy as np
 
+from specir.constants import C_KMS
+
 __all__ = ["agn_optical", "calzetti_k", "torus"]
 
-_C_KMS = 299792.458
 _H, _C_CGS, _K = 6.62607015e-27, 2.99792458e10, 1.380649e-16
 
 # narrow lines (vacuum Å) with their ratio to a reference line:
@@ -71,7 +72,7 @@ def _narrow_luminosities(p):
 def _gauss_lines(wave, centres, lums, sigma_kms):
     out = np.zeros_like(wave)
     for c, lum in zip(centres, lums, strict=True):
-        sig = c * sigma_kms / _C_KMS
+        sig = c * sigma_kms / C_KMS
         lo, hi = np.searchsorted(wave, [c - 6 * sig, c + 6 * sig])
         if hi <= lo:
             continue

@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from specir.constants import Z_RANGE
 from specir.errors import SpecIRInputError
 
 __all__ = [
@@ -49,7 +50,7 @@ def _check_range(prefix, name, pair, lo, hi):
 class PopulationConfig:
     """Priors of the galaxy population (see ``docs/simulation.rst`` for the sources)."""
 
-    z_range: tuple[float, float] = (0.01, 0.35)
+    z_range: tuple[float, float] = Z_RANGE
     """Redshift range of the drawn galaxies."""
     log_mstar_range: tuple[float, float] = (8.5, 12.0)
     """Range of log10 stellar mass (Msun) drawn from the mass function."""

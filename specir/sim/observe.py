@@ -10,6 +10,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.special import gammainc
 
 from specir.bands import mjy_to_mag
+from specir.constants import C_KMS
 from specir.grid import GRID_NPIX, grid_wavelength
 from specir.sim.cosmo import angular_diameter_distance_mpc
 from specir.sim.sed import air_to_vacuum
@@ -23,7 +24,6 @@ __all__ = [
     "throughput",
 ]
 
-_C_KMS = 299792.458
 _ARCSEC_PER_RAD = 206264.806
 
 
@@ -162,7 +162,7 @@ def observe_spectrum(
     """
     s = spec_slice
     w = wave_obs[s]
-    f = gaussian_filter1d(flam_gal[s], sigma_kms / _C_KMS / dlnlam, mode="nearest")
+    f = gaussian_filter1d(flam_gal[s], sigma_kms / C_KMS / dlnlam, mode="nearest")
     f = f + flam_lines[s]
     model = rebin(w, f, _grid_edges()) * 1e17 * fiber_frac
     grid = grid_wavelength()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from specir.constants import C_KMS
 from specir.errors import SpecIRInputError
 from specir.grid import GRID_NPIX
 from specir.sim.agn import agn_optical, torus
@@ -60,7 +61,7 @@ def observe_galaxy(params, sed, rng, config):
     z = float(params["z"])
     flam_gal, truth = sed.compute(params)
     wave_obs = sed.wave_rest * (1.0 + z)
-    inst_sigma = _C_KMS / config.sdss.resolution / 2.3548
+    inst_sigma = C_KMS / config.sdss.resolution / 2.3548
     if params["agn_type"] > 0:
         dfac = 1.0 / (4.0 * np.pi * luminosity_distance_cm(z) ** 2 * (1.0 + z))
         flam_agn = agn_optical(sed.wave_rest, params, instrument_sigma_kms=inst_sigma) * dfac
@@ -87,9 +88,6 @@ def observe_galaxy(params, sed, rng, config):
     row.update({f"{b}_flux_true": fnu[5 + i] for i, b in enumerate(BAND_ORDER[5:])})
     row.update(log_mstar_true=truth["log_mstar"], log_sfr_true=truth["log_sfr"])
     return row, flux, ivar, mask
-
-
-_C_KMS = 299792.458
 
 
 DEFAULT_GALAXY = {
