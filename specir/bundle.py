@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from specir.errors import SpecIRModelError
+from specir.errors import SpecIRInputError, SpecIRModelError
 
 __all__ = ["ModelBundle", "default_bundle_dir", "load_bundle", "resolve_device", "save_bundle"]
 
@@ -38,8 +38,13 @@ def default_bundle_dir(name="default"):
     return Path(__file__).parent / "data" / "models" / name
 
 
+_DEVICES = ("auto", "cpu", "cuda", "cuda:N")  # what resolve_device accepts (N: a CUDA number)
+
+
 def resolve_device(device="auto"):
     """``"auto"`` → ``"cuda"`` when a CUDA device is available, else ``"cpu"``.
+
+    Anything but ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` is refused before a model is touched.
 
     Examples
     --------
@@ -47,17 +52,34 @@ def resolve_device(device="auto"):
     'cpu'
     >>> resolve_device("auto") in ("cpu", "cuda")
     True
+    >>> resolve_device("tpu")
+    Traceback (most recent call last):
+    ...
+    specir.errors.SpecIRInputError: device: is 'tpu', which specir cannot run on. Fix: ...
     """
     import torch
 
+    valid = ", ".join(_DEVICES)
     if device is None or device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    device = str(device)
-    if device.startswith("cuda") and not torch.cuda.is_available():
+    if not isinstance(device, str):
+        raise SpecIRInputError("device", f"is a {type(device).__name__}", f"give one of {valid}")
+    kind, _, index = device.partition(":")
+    if kind not in ("cpu", "cuda") or (index and (kind != "cuda" or not index.isdigit())):
+        raise SpecIRInputError(
+            "device", f"is {device!r}, which specir cannot run on", f"give one of {valid}"
+        )
+    if kind == "cuda" and not torch.cuda.is_available():
         raise SpecIRModelError(
             "device",
             f"{device!r} requested but CUDA is not available",
             "pass device='auto' or device='cpu'",
+        )
+    if index and int(index) >= torch.cuda.device_count():
+        raise SpecIRInputError(
+            "device",
+            f"{device!r} requested but only {torch.cuda.device_count()} CUDA devices exist",
+            "pass device='cuda' or a smaller device number",
         )
     return device
 

@@ -89,6 +89,11 @@ class Flags(enum.IntFlag):
     """No valid total r-band magnitude was given (``r_mag``): the WISE fluxes rest on the fibre
     spectrum's amplitude alone and their errors include the unknown aperture loss (set by
     ``predict_ir``)."""
+    IMPLAUSIBLE = 256
+    """The input is not a spectrum a galaxy can emit: flux density or implied luminosity beyond
+    any galaxy, flux negative throughout, a flux that jumps from pixel to pixel far beyond its
+    noise (scrambled pixels), or a spectral axis reversed relative to the flux and noise. The
+    row's values are NaN (see :mod:`specir.plausible`)."""
 
     @staticmethod
     def describe(value):

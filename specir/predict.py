@@ -16,11 +16,12 @@ Output columns (one row per spectrum, input order):
   ``NO_TOTAL_MAG`` where the bundle takes a total r-band magnitude and none was given, plus
   ``Z_OUT_OF_RANGE`` outside the bundle's training redshift range and ``OUT_OF_DISTRIBUTION``
   when the squared Mahalanobis distance of the latent from the training latents exceeds the
-  bundle's threshold (its 99.9th percentile on the training set). Rows flagged ``NO_DATA`` are
-  NaN.
+  bundle's threshold (its 99.9th percentile on the training set). Rows flagged ``NO_DATA`` or
+  ``IMPLAUSIBLE`` (a spectrum no galaxy can emit, :mod:`specir.plausible`) are NaN.
 """
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ from specir.errors import SpecIRInputError
 from specir.grid import Flags
 from specir.spectra import total_mag_array
 
-__all__ = ["OUTPUT_COLUMNS", "predict_ir", "predict_prepared"]
+__all__ = ["OUTPUT_COLUMNS", "check_options", "predict_ir", "predict_prepared"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,43 @@ OUTPUT_COLUMNS = (
     "flags",
 )
 AGN_THRESHOLD = 0.5
+
+
+def check_options(*, model="default", device="auto", batch_size=None):
+    """Refuse a bad ``model``, ``device`` or ``batch_size`` before any model is loaded.
+
+    Examples
+    --------
+    >>> check_options(batch_size=0)
+    Traceback (most recent call last):
+    ...
+    specir.errors.SpecIRInputError: batch_size: is 0. Fix: give a positive integer (or None)
+    >>> check_options(device="tpu")
+    Traceback (most recent call last):
+    ...
+    specir.errors.SpecIRInputError: device: is 'tpu', which specir cannot run on. Fix: ...
+    """
+    from specir.bundle import ModelBundle
+
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer)
+    ):
+        raise SpecIRInputError(
+            "batch_size", f"is {batch_size!r}, not an integer", "give a positive integer (or None)"
+        )
+    if batch_size is not None and batch_size < 1:
+        raise SpecIRInputError(
+            "batch_size", f"is {batch_size}", "give a positive integer (or None)"
+        )
+    if not isinstance(model, str | os.PathLike | ModelBundle) or (
+        isinstance(model, str) and not model
+    ):
+        raise SpecIRInputError(
+            "model",
+            f"is {model!r:.60}",
+            "give 'default', a bundle directory or a loaded ModelBundle",
+        )
+    resolve_device(device)
 
 
 def run_network(bundle, flux, valid_or_ivar, z, norm, r_mag=None, *, batch_size=None):
@@ -122,6 +160,15 @@ def predict_prepared(prepared, *, r_mag=None, model="default", device="auto", ba
     from astropy import units as u
     from astropy.table import QTable
 
+    from specir.spectra import PreparedSpectra
+
+    if not isinstance(prepared, PreparedSpectra):
+        raise SpecIRInputError(
+            "prepared",
+            f"is a {type(prepared).__name__}",
+            "give the result of specir.prepare_spectra or prepare_grid_arrays",
+        )
+    check_options(model=model, device=device, batch_size=batch_size)
     bundle = load_bundle(model, device=resolve_device(device))
     flux = np.asarray(prepared.flux, dtype=np.float32)
     ivar = np.asarray(prepared.ivar, dtype=np.float32)
@@ -143,7 +190,7 @@ def predict_prepared(prepared, *, r_mag=None, model="default", device="auto", ba
     r = total_mag_array(r_mag, n)
     if bundle.model.config.total_mag_input:
         flags[~np.isfinite(r)] |= int(Flags.NO_TOTAL_MAG)
-    ok = ~nodata
+    ok = ~nodata & ((flags & Flags.IMPLAUSIBLE) == 0)  # no number for the impossible
     out = run_network(bundle, flux[ok], ivar[ok], z[ok], norm[ok], r[ok], batch_size=batch_size)
 
     def fill(values, shape=()):
@@ -230,6 +277,7 @@ def predict_ir(spectra, *, z=None, r_mag=None, model="default", device="auto", b
     SpecIRInputError
         When the spectra cannot be turned into trustworthy inputs.
     """
+    check_options(model=model, device=device, batch_size=batch_size)
     bundle = load_bundle(model, device=resolve_device(device))
     from specir.spectra import prepare_spectra
 

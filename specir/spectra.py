@@ -20,6 +20,7 @@ from specutils import Spectrum, SpectrumCollection
 from specir.constants import C_AA_PER_S, FLUX_UNIT, Z_RANGE
 from specir.errors import SpecIRInputError, SpecIRWarning
 from specir.grid import GRID_NPIX, NORM_WINDOW, Flags, grid_wavelength
+from specir.plausible import REASONS, axis_reversed, check_grid
 from specir.resample import resample
 
 __all__ = [
@@ -111,6 +112,7 @@ class _Block:
     z: list  # k redshifts or None
     meta: list  # k dicts
     nonfinite: np.ndarray  # (k,) bool: NaN/inf pixels were masked
+    reversed: np.ndarray  # (k,) bool: the night sky in the noise says the axis runs backwards
 
 
 def _fail(field_, problem, fix):
@@ -283,7 +285,9 @@ def _block_from_spectrum(spec, air, label):
             "drop those spectra or supply valid flux and uncertainty",
         )
     meta = [dict(spec.meta or {}) for _ in range(k)]
-    return _Block(wave, flux, ivar, _redshifts(spec, k, label), meta, nonfinite.any(axis=1))
+    mirrored = np.array([axis_reversed(wave, row) for row in ivar], bool)
+    zs = _redshifts(spec, k, label)
+    return _Block(wave, flux, ivar, zs, meta, nonfinite.any(axis=1), mirrored)
 
 
 def _blocks(spectra, air):
@@ -312,9 +316,23 @@ def _blocks(spectra, air):
     )
 
 
+def _numbers(value, field_, fix):
+    """``value`` as a float array, refusing booleans, strings and other non-numbers."""
+    if isinstance(value, u.Quantity):
+        if value.unit != u.dimensionless_unscaled:
+            _fail(field_, f"has unit {value.unit}", fix)
+        value = value.value
+    arr = np.asarray(value)
+    if arr.dtype == bool or (arr.dtype == object and any(isinstance(v, bool) for v in arr.flat)):
+        _fail(field_, f"is a boolean ({value!r}), not a number", fix)
+    if arr.dtype.kind not in "iuf":
+        _fail(field_, f"is not a number ({value!r:.60})", fix)
+    return np.atleast_1d(arr.astype(float))
+
+
 def _resolve_z(z, block_z, n):
     if z is not None:
-        zarr = np.atleast_1d(np.asarray(z, dtype=float))
+        zarr = _numbers(z, "z", "give the redshift as a number or an array of numbers")
         if zarr.size == 1:
             zarr = np.full(n, zarr[0])
         if zarr.shape != (n,):
@@ -406,6 +424,7 @@ def prepare_spectra(
         rows = np.arange(start, start + b.flux.shape[0])
         groups.setdefault(b.wave.tobytes(), []).append((b, rows))
         flags[rows[b.nonfinite]] |= Flags.NONFINITE_MASKED
+        flags[rows[b.reversed]] |= Flags.IMPLAUSIBLE
         meta.extend(b.meta)
         start += b.flux.shape[0]
     for members in groups.values():
@@ -432,9 +451,29 @@ def prepare_spectra(
             SpecIRWarning,
             stacklevel=2,
         )
-    return _finalise(
+    reversed_rows = (flags & Flags.IMPLAUSIBLE) != 0
+    prepared, found = _finalise(
         flux, ivar, zarr, flags, meta, z_range=z_range, min_coverage=min_coverage, min_snr=min_snr
     )
+    _warn_implausible({**found, "reversed": reversed_rows})
+    return prepared
+
+
+def _warn_implausible(found):
+    """One SpecIRWarning naming which spectra failed which physical check."""
+    parts = [
+        f"{REASONS[k]}: #{', #'.join(str(i) for i in np.flatnonzero(m))}"
+        for k, m in found.items()
+        if np.any(m)
+    ]
+    if parts:
+        warnings.warn(
+            "spectra no galaxy can emit are flagged IMPLAUSIBLE and predicted as NaN ("
+            + "; ".join(parts)
+            + ")",
+            SpecIRWarning,
+            stacklevel=3,
+        )
 
 
 def prepare_grid_arrays(
@@ -500,9 +539,10 @@ def prepare_grid_arrays(
     badz = ~np.isfinite(z) | (z < 0)
     flags[badz] |= Flags.Z_OUT_OF_RANGE
     z = np.where(badz, np.nan, z)
-    return _finalise(
+    prepared, _ = _finalise(
         flux, ivar, z, flags, [], z_range=z_range, min_coverage=min_coverage, min_snr=min_snr
     )
+    return prepared
 
 
 def _finalise(flux, ivar, z, flags, meta, *, z_range, min_coverage, min_snr):
@@ -528,12 +568,16 @@ def _finalise(flux, ivar, z, flags, meta, *, z_range, min_coverage, min_snr):
         norm[still] = np.nanmean(np.where(good[still], np.abs(flux[still]), np.nan), axis=1)
     flags[fallback & ~nodata] |= Flags.NORM_FALLBACK
     norm[nodata] = np.nan
+    found = check_grid(flux, ivar, z, norm)
+    for bad in found.values():
+        flags[bad & ~nodata] |= Flags.IMPLAUSIBLE
     scale = np.where(np.isfinite(norm) & (norm > 0), norm, 1.0)
-    out_flux = (flux / scale[:, None]).astype(np.float32)
-    out_ivar = (ivar * scale[:, None] ** 2).astype(np.float32)
+    with np.errstate(over="ignore"):  # IMPLAUSIBLE rows may overflow float32; they are NaN later
+        out_flux = (flux / scale[:, None]).astype(np.float32)
+        out_ivar = (ivar * scale[:, None] ** 2).astype(np.float32)
     if flags.any():
         log.debug("flags set on %d of %d spectra", int(np.sum(flags > 0)), len(flags))
-    return PreparedSpectra(out_flux, out_ivar, z, norm, coverage, flags, meta)
+    return PreparedSpectra(out_flux, out_ivar, z, norm, coverage, flags, meta), found
 
 
 def total_mag_array(r_mag, n):
@@ -567,6 +611,8 @@ def total_mag_array(r_mag, n):
         if r_mag.unit not in (u.mag, u.ABmag):
             _fail("r_mag", f"has unit {r_mag.unit}", "give AB magnitudes (u.ABmag or u.mag)")
         r_mag = r_mag.value
+    if np.asarray(r_mag).dtype == bool:
+        _fail("r_mag", f"is a boolean ({r_mag!r:.60}), not a magnitude", "give magnitudes or None")
     try:
         r = np.asarray(r_mag, dtype=np.float64)
     except (TypeError, ValueError):
