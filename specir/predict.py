@@ -297,16 +297,29 @@ _FORMATS = {
 }
 
 
-def write_table(table, path):
-    """Write a prediction table; the format follows the extension (ECSV, FITS, Parquet, VOTable)."""
-    path = Path(path)
-    fmt = _FORMATS.get(path.suffix.lower())
+def table_format(path):
+    """The astropy format ``write_table`` uses for ``path``, or a SpecIRInputError.
+
+    Examples
+    --------
+    >>> table_format("out.parquet")
+    'parquet'
+    """
+    suffix = Path(path).suffix
+    fmt = _FORMATS.get(suffix.lower())
     if fmt is None:
         raise SpecIRInputError(
             "output",
-            f"extension {path.suffix!r} is not supported",
+            f"extension {suffix!r} is not supported",
             f"use one of {', '.join(sorted(_FORMATS))}",
         )
+    return fmt
+
+
+def write_table(table, path):
+    """Write a prediction table; the format follows the extension (ECSV, FITS, Parquet, VOTable)."""
+    path = Path(path)
+    fmt = table_format(path)
     table = table.copy()
     # dex units do not survive every writer: store log_lagn as plain numbers in log10(erg/s).
     for name in ("log_lagn", "log_lagn_err"):
