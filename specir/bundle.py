@@ -41,6 +41,22 @@ def default_bundle_dir(name="default"):
 _DEVICES = ("auto", "cpu", "cuda", "cuda:N")  # what resolve_device accepts (N: a CUDA number)
 
 
+def check_device_name(device):
+    """Refuse a device name specir cannot run on (without asking torch what is present)."""
+    valid = ", ".join(_DEVICES)
+    if device is None:
+        return
+    if not isinstance(device, str):
+        raise SpecIRInputError("device", f"is a {type(device).__name__}", f"give one of {valid}")
+    kind, _, index = device.partition(":")
+    if device != "auto" and (
+        kind not in ("cpu", "cuda") or (index and (kind != "cuda" or not index.isdigit()))
+    ):
+        raise SpecIRInputError(
+            "device", f"is {device!r}, which specir cannot run on", f"give one of {valid}"
+        )
+
+
 def resolve_device(device="auto"):
     """``"auto"`` → ``"cuda"`` when a CUDA device is available, else ``"cpu"``.
 
@@ -59,16 +75,10 @@ def resolve_device(device="auto"):
     """
     import torch
 
-    valid = ", ".join(_DEVICES)
+    check_device_name(device)
     if device is None or device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if not isinstance(device, str):
-        raise SpecIRInputError("device", f"is a {type(device).__name__}", f"give one of {valid}")
     kind, _, index = device.partition(":")
-    if kind not in ("cpu", "cuda") or (index and (kind != "cuda" or not index.isdigit())):
-        raise SpecIRInputError(
-            "device", f"is {device!r}, which specir cannot run on", f"give one of {valid}"
-        )
     if kind == "cuda" and not torch.cuda.is_available():
         raise SpecIRModelError(
             "device",

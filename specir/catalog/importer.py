@@ -8,21 +8,25 @@ RA/Dec; ``z`` the pipeline redshift. Files are converted in parallel into Parque
 ``<out>_staging/`` and partitioned with hats-import on a local Dask cluster.
 
 A file that cannot be read or gives no usable spectrum is never dropped silently: it is listed,
-with the reason, in ``<out>_import_report.json`` and counted in the summary.
+with the reason in words, in ``<out>.report.json`` (:mod:`specir.batch`) and in the summary line.
+The output folder is checked before any file is read, and the catalog is written under a
+temporary name and renamed when complete.
 """
 
+import contextlib
 import glob
-import json
 import logging
 import os
 import shutil
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
+from specir.batch import BatchReport, check_writable, reason
 from specir.cluster import dask_client
-from specir.errors import SpecIRInputError
+from specir.errors import SpecIRFileError, SpecIRInputError
 
 __all__ = ["expand_paths", "import_sdss", "sdss_rows"]
 
@@ -81,8 +85,8 @@ def expand_paths(paths):
 def sdss_rows(files):
     """Catalog rows for SDSS spectrum files: ``(DataFrame, failures)``.
 
-    ``failures`` is a list of ``{"file": ..., "error": ...}`` for files that could not be read
-    or gave no usable pixel on the model grid.
+    ``failures`` is a list of ``(file, reason in words)`` for files that could not be read or
+    gave no usable pixel on the model grid.
     """
     import pandas as pd
 
@@ -94,10 +98,20 @@ def sdss_rows(files):
     for f in files:
         try:
             spec = read_sdss(f)
-            prep = prepare_spectra(spec)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                prep = prepare_spectra(spec)
+            for w in caught:
+                log.warning("%s: %s", Path(f).name, w.message)
             if int(prep.flags[0]) & int(Flags.NO_DATA):
-                raise SpecIRInputError("spectrum", "has no usable pixel on the model grid", "-")
+                raise SpecIRFileError(
+                    str(f), "has no usable pixel on the model grid (3784–9333 Å)", "check the file"
+                )
             meta = spec.meta
+            if not all(np.isfinite(meta.get(k, np.nan)) for k in ("ra", "dec")):
+                raise SpecIRFileError(
+                    str(f), "has no plug position (PLUG_RA, PLUG_DEC)", "check the file"
+                )
             norm = float(prep.norm[0])
             ivar = np.asarray(prep.ivar[0], np.float64) / norm**2
             row = {
@@ -115,8 +129,8 @@ def sdss_rows(files):
                 value = meta.get(key)
                 row[key] = kind(value) if value is not None else _MISSING[kind]
             rows.append(row)
-        except Exception as exc:
-            failures.append({"file": str(f), "error": f"{type(exc).__name__}: {exc}"})
+        except Exception as exc:  # one broken file never stops the import; the report says why
+            failures.append((str(f), reason(exc)))
     return pd.DataFrame(rows), failures
 
 
@@ -151,17 +165,27 @@ def _convert_batch(args):
 def import_sdss(paths, out, *, workers=None, batch_files=200, progress=True):
     """Import SDSS spectrum files into a HATS spectra catalog at ``out``.
 
+    Parameters
+    ----------
+    paths : list of str
+        Files, directories, glob patterns or list files (:func:`expand_paths`).
+    out : str or Path
+        The catalog folder to create; its parent must exist and be writable.
+    workers : int, optional
+        Processes reading files (default: all cores).
+
     Returns
     -------
-    dict
-        The summary also written to ``<out>_import_report.json``: ``n_files``, ``n_imported``,
-        ``n_failed`` and ``failed`` (file and reason for each).
+    specir.batch.BatchReport
+        Files attempted and the reason each failed one failed; also written to
+        ``<out>.report.json``. Its ``status`` is ``"ok"``, ``"partial"`` or ``"failed"``.
     """
-    from tqdm.auto import tqdm
-
     out = Path(out)
-    if out.exists():
-        raise SpecIRInputError("out", f"{out} already exists", "choose a new output path")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)):
+        raise SpecIRInputError("workers", f"is {workers!r}", "give a positive integer")
+    if workers is not None and workers < 1:
+        raise SpecIRInputError("workers", f"is {workers}", "give a positive integer")
+    check_writable(out, field="--out", folder=True)
     files = expand_paths(paths)
     if not files:
         raise SpecIRInputError("paths", f"{list(paths)} name no FITS files", "check the paths")
@@ -169,52 +193,50 @@ def import_sdss(paths, out, *, workers=None, batch_files=200, progress=True):
     staging = out.parent / f"{out.name}_staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    report = BatchReport("import", str(out), n_inputs=len(files))
+    try:
+        for failures in _convert_all(files, staging, workers, batch_files, progress):
+            for f, why in failures:
+                report.fail(f, why)
+        if report.n_done:
+            _hats_import(out, sorted(staging.glob("batch_*.parquet")), workers, progress=progress)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    path = report.write()
+    (log.warning if report.failed else log.info)("%s (report: %s)", report.summary(), path)
+    return report
+
+
+def _convert_all(files, staging, workers, batch_files, progress):
+    """Yield the failures of each batch of files converted to staged Parquet."""
+    from tqdm.auto import tqdm
+
     batches = [
         (i, files[s : s + batch_files], str(staging))
         for i, s in enumerate(range(0, len(files), batch_files))
     ]
-    n_ok, failed = 0, []
-    with tqdm(total=len(files), desc="reading spectra", unit="file", disable=not progress) as bar:
+    with (
+        tqdm(total=len(files), desc="reading spectra", unit="file", disable=not progress) as bar,
+        contextlib.ExitStack() as stack,
+    ):
         if workers == 1 or len(batches) == 1:
             results = map(_convert_batch, batches)
         else:
-            pool = ProcessPoolExecutor(workers)
+            pool = stack.enter_context(ProcessPoolExecutor(workers))
             results = pool.map(_convert_batch, batches)
-        for (_, batch, _), (n, fails) in zip(batches, results, strict=True):
-            n_ok += n
-            failed += fails
+        for (_, batch, _), (_, fails) in zip(batches, results, strict=True):
             bar.update(len(batch))
-    summary = {
-        "n_files": len(files),
-        "n_imported": n_ok,
-        "n_failed": len(failed),
-        "failed": failed,
-        "catalog": str(out),
-    }
-    report = out.parent / f"{out.name}_import_report.json"
-    report.write_text(json.dumps(summary, indent=1) + "\n")
-    for f in failed:
-        log.warning("not imported: %s (%s)", f["file"], f["error"])
-    if n_ok:
-        _hats_import(out, sorted(staging.glob("batch_*.parquet")), workers, progress=progress)
-    shutil.rmtree(staging, ignore_errors=True)
-    log.info(
-        "imported %d of %d files into %s; %d failed (listed in %s)",
-        n_ok,
-        len(files),
-        out,
-        len(failed),
-        report,
-    )
-    return summary
+            yield fails
 
 
 def _hats_import(out, parquet_files, workers, *, progress=True):
     from hats_import.catalog.arguments import ImportArguments
     from hats_import.pipeline import pipeline_with_client
 
+    work = out.parent / f".{out.name}.importing"  # renamed to ``out`` only when complete
+    shutil.rmtree(work, ignore_errors=True)
     args = ImportArguments(
-        output_path=str(out.parent),
+        output_path=str(work),
         output_artifact_name=out.name,
         input_file_list=[str(f) for f in parquet_files],
         file_reader="parquet",
@@ -224,10 +246,13 @@ def _hats_import(out, parquet_files, workers, *, progress=True):
         lowest_healpix_order=0,
         highest_healpix_order=10,
         pixel_threshold=2000,
-        tmp_dir=str(out.parent / f"{out.name}_tmp"),
+        tmp_dir=str(work / "tmp"),
         progress_bar=progress,
         simple_progress_bar=True,
     )
-    with dask_client(workers=workers) as client:
-        pipeline_with_client(args, client)
-    shutil.rmtree(out.parent / f"{out.name}_tmp", ignore_errors=True)
+    try:
+        with dask_client(workers=workers) as client:
+            pipeline_with_client(args, client)
+        os.replace(work / out.name, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

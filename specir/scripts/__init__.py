@@ -16,4 +16,7 @@ EXIT_USAGE = 2
 EXIT_PARTIAL = 3
 """Some inputs failed: the rest were processed and written; a report names each failure."""
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE"]
+EXIT_FOR_STATUS = {"ok": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_FAILED}
+"""Exit status of a batch command from its :attr:`specir.batch.BatchReport.status`."""
+
+__all__ = ["EXIT_FAILED", "EXIT_FOR_STATUS", "EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE"]

@@ -1,4 +1,12 @@
-"""``specir catalog run RECIPE`` and ``specir catalog validate VAC --wise WISE``."""
+"""``specir catalog run RECIPE`` and ``specir catalog validate VAC --wise WISE``.
+
+``catalog run`` checks the recipe, the input catalog, the output's folder, the model and the
+device before a Dask cluster starts (a problem is one line, exit status 2). Partitions that fail
+are listed in ``OUTPUT.report.json``; the exit status is 0 (all written), 3 (some failed) or 1
+(none could be).
+"""
+
+from specir.scripts import EXIT_FOR_STATUS, EXIT_OK
 
 __all__ = ["add_arguments", "run"]
 
@@ -7,7 +15,7 @@ def add_arguments(parser):
     sub = parser.add_subparsers(dest="action", required=True)
     p = sub.add_parser("run", help="run a value-added catalog recipe")
     p.add_argument("recipe", help="TOML recipe (see catalogs/)")
-    p.add_argument("--workers", type=int, default=1, help="local Dask worker processes")
+    p.add_argument("--workers", type=int, default=1, help="local Dask worker processes (>= 1)")
     p.add_argument("--scheduler", help="address of an existing Dask scheduler")
     p.add_argument("--resume", action="store_true", help="reuse finished partitions")
     p.add_argument("--memory-limit", default="4GiB", help="memory bound per local worker")
@@ -21,19 +29,24 @@ def add_arguments(parser):
 
 def run(args):
     if args.action == "run":
+        from specir.batch import BatchReport
         from specir.catalog.job import load_recipe, run_job
 
+        recipe = load_recipe(args.recipe)
+        report = BatchReport("catalog run", recipe.output)
         run_job(
-            load_recipe(args.recipe),
+            recipe,
             workers=args.workers,
             scheduler=args.scheduler,
             resume=args.resume,
             memory_limit=args.memory_limit,
+            report=report,
         )
+        return EXIT_FOR_STATUS[report.status]
     else:
         from specir.catalog.validate import validate_vac
 
         validate_vac(
             args.vac, args.wise, args.out, radius_arcsec=args.radius, snr_detect=args.snr_detect
         )
-    return 0
+    return EXIT_OK

@@ -1,4 +1,11 @@
-"""``specir import sdss PATHS --out CATALOG``: spectrum files to a HATS spectra catalog."""
+"""``specir import sdss PATHS --out CATALOG``: spectrum files to a HATS spectra catalog.
+
+Exit status 0 when every file was imported, 3 when some failed (each listed, with the reason, in
+``CATALOG.report.json``), 1 when none could be, 2 for bad options (checked, with the output's
+folder, before any file is read).
+"""
+
+from specir.scripts import EXIT_FOR_STATUS
 
 __all__ = ["add_arguments", "run"]
 
@@ -14,5 +21,5 @@ def add_arguments(parser):
 def run(args):
     from specir.catalog.importer import import_sdss
 
-    summary = import_sdss(args.paths, args.out, workers=args.workers)
-    return 0 if summary["n_imported"] else 1
+    report = import_sdss(args.paths, args.out, workers=args.workers)
+    return EXIT_FOR_STATUS[report.status]

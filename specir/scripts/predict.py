@@ -13,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from specir.scripts import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL
+from specir.scripts import EXIT_FOR_STATUS
 
 __all__ = ["add_arguments", "run"]
 
 log = logging.getLogger(__name__)
-_EXIT = {"ok": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_FAILED}
 
 
 def add_arguments(parser):
@@ -111,4 +110,4 @@ def run(args):
         log.info("wrote %d predictions (%d flagged) to %s", len(table), n_flag, args.output)
     path = report.write()
     (log.warning if report.failed else log.info)("%s (report: %s)", report.summary(), path)
-    return _EXIT[report.status]
+    return EXIT_FOR_STATUS[report.status]
