@@ -71,7 +71,8 @@ def _check_path(path):
 def _table(hdul, name, path):
     """The data of binary-table HDU ``name``: a FITS_rec with at least one row."""
     if name not in hdul:
-        present = ", ".join(h.name or "PRIMARY" for h in hdul)
+        names = [h.name or "PRIMARY" for h in hdul]
+        present = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
         raise _file_error(
             path, f"has no {name} table (its HDUs: {present}), so it is not an SDSS spectrum file"
         )
