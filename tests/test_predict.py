@@ -171,3 +171,76 @@ def test_bad_total_magnitude_is_refused(prepared, trained_bundle, r_mag, match):
 
     with pytest.raises(SpecIRInputError, match=match):
         predict_prepared(prepared, r_mag=r_mag, model=trained_bundle)
+
+
+def test_implausible_rows_are_nan_not_no_data(prepared, trained_bundle):
+    """A row flagged IMPLAUSIBLE gets no number, and is not mislabelled NO_DATA."""
+    import dataclasses
+
+    flags = np.array(prepared.flags)
+    flags[1] |= Flags.IMPLAUSIBLE
+    t = predict_prepared(dataclasses.replace(prepared, flags=flags), model=trained_bundle)
+    assert t["flags"][1] & Flags.IMPLAUSIBLE and not t["flags"][1] & Flags.NO_DATA
+    for name in OUTPUT_COLUMNS[:-1]:
+        assert np.isnan(np.asarray(getattr(t[name], "value", t[name]))[1]), name
+    assert np.isfinite(t["w1_mag"][0].value)
+
+
+def test_prepared_must_be_prepared_spectra(trained_bundle):
+    from specir.errors import SpecIRInputError
+
+    with pytest.raises(SpecIRInputError, match=r"^prepared: is a ndarray"):
+        predict_prepared(np.zeros((1, 3921)), model=trained_bundle)
+
+
+# ---------------------------------------------------------------- command line
+def _cli(*argv):
+    from specir.scripts.main import main
+
+    return main(["-q", "predict", *map(str, argv)])
+
+
+def test_cli_writes_the_good_files_and_reports_the_broken(sdss_files, tmp_path):
+    """`specir predict good1 good2 broken good3 -o out.parquet`: 3 rows, a report naming the
+    broken file and why, exit status 3 (partial); the shipped model."""
+    import json
+
+    from specir.scripts import EXIT_PARTIAL
+
+    broken = tmp_path / "broken.fits"
+    broken.write_bytes(sdss_files[1].read_bytes()[:300_000])
+    good = sdss_files[0], sdss_files[2], sdss_files[3]
+    out = tmp_path / "out.parquet"
+    assert _cli(good[0], good[1], broken, good[2], "-o", out, "--device", "cpu") == EXIT_PARTIAL
+    table = Table.read(out)
+    assert list(table["file"]) == [f.name for f in good]
+    assert np.isfinite(table["w1_mag"]).all()
+    report = json.loads(out.with_name("out.parquet.report.json").read_text())
+    assert (report["status"], report["n_inputs"], report["n_done"]) == ("partial", 4, 3)
+    [failure] = report["failed"]
+    assert failure["input"] == str(broken) and "is truncated/corrupt" in failure["reason"]
+    assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+
+
+def test_cli_exit_statuses(sdss_files, tmp_path):
+    """0 when all files are predicted, 1 when none could be (nothing written), 2 for bad
+    options, found before any file is read."""
+    from specir.scripts import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+
+    out = tmp_path / "ok.ecsv"
+    assert _cli(sdss_files[0], "-o", out, "--device", "cpu") == EXIT_OK
+    assert len(Table.read(out)) == 1
+    (tmp_path / "text.fits").write_text("not a spectrum")
+    bad = tmp_path / "bad.ecsv"
+    assert _cli(tmp_path / "text.fits", tmp_path / "gone.fits", "-o", bad) == EXIT_FAILED
+    assert not bad.exists() and (tmp_path / "bad.ecsv.report.json").exists()
+    for argv in (
+        ["-o", tmp_path / "no" / "such" / "dir.ecsv"],
+        ["-o", tmp_path / "out.txt"],
+        ["-o", tmp_path, "--device", "cpu"],
+        ["-o", out, "--device", "tpu"],
+        ["-o", out, "--batch-size", "0"],
+        ["-o", out, "--r-mag", "17", "18"],
+    ):
+        assert _cli(tmp_path / "gone.fits", *argv) == EXIT_USAGE, argv
+    assert not (tmp_path / "no").exists()
