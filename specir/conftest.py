@@ -1,7 +1,8 @@
-"""Repository-wide pytest hooks (tests/conftest.py holds the fixtures).
+"""pytest hooks for the doctests in specir's modules (tests/conftest.py holds the fixtures).
 
 Doctests that read the real SDSS spectra (their examples call ``sdss_data_dir()``) are skipped
-with a reason when the data are absent; nothing probes the file system at import time.
+with a reason when the data are absent: the check runs at collection, never when a module is
+imported.
 """
 
 import pytest

@@ -97,7 +97,7 @@ def test_sigkill_then_resume_identical(vac, tmp_path, kill_when):
     toml.write_text(f'input = "{recipe.input}"\noutput = "{out}"\nmodel = "{recipe.model}"\n')
     cmd = [sys.executable, "-m", "specir.scripts.main", "-q", "catalog", "run", str(toml)]
     cmd += ["--workers", "1"]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
     proc = subprocess.Popen(cmd, env=env, start_new_session=True)
     staging, partial = Path(f"{out}.staging"), Path(f"{out}.partial")
 
@@ -179,39 +179,123 @@ def test_validate_against_wise_catalog(vac, fixture_catalog, tmp_path):
         validate_vac(path, path, tmp_path / "x")  # the VAC has no AllWISE columns
 
 
-def test_import_real_sdss_files_and_run_job(sdss_dir, trained_bundle, tmp_path):
-    """The 12 real spectra import (bad files reported, not dropped) and go through the job."""
+# ---------------------------------------------------------------- recipe and input checks
+# each bad recipe: (TOML text, with {cat} the fixture catalog and {tmp} a folder; the start of
+# the one error line)
+BAD_RECIPES = {
+    "malformed TOML": ('input = "a"\noutput =\n', "{tmp}/r.toml: is not valid TOML (Invalid"),
+    "empty recipe": ("", "input: is required but missing"),
+    "missing input": ('output = "{tmp}/vac"\n', "input: is required but missing"),
+    "missing output": ('input = "{cat}"\n', "output: is required but missing"),
+    "unknown key": ('input = "{cat}"\noutput = "o"\nbach_size = 5\n', "bach_size: is not a known"),
+    "wrong input path": ('input = "{tmp}/nope"\noutput = "{tmp}/vac"\n', "{tmp}/nope: does not"),
+    "a file as input": (
+        'input = "{tmp}/r.toml"\noutput = "{tmp}/vac"\n',
+        "{tmp}/r.toml: is a file",
+    ),
+    "a folder that is no catalog": (
+        'input = "{tmp}"\noutput = "{tmp}/vac"\n',
+        "{tmp}: is not a readable HATS catalog",
+    ),
+    "unwritable output": (
+        'input = "{cat}"\noutput = "{tmp}/no/such/vac"\n',
+        "{tmp}/no/such/vac: cannot be written",
+    ),
+    "output exists": ('input = "{cat}"\noutput = "{tmp}"\n', "{tmp}: already exists"),
+    "batch_size = 0": ('input = "{cat}"\noutput = "o"\nbatch_size = 0\n', "batch_size: is 0"),
+    "batch_size = true": ('input = "{cat}"\noutput = "o"\nbatch_size = true\n', "batch_size: is"),
+    "bad device": ('input = "{cat}"\noutput = "o"\ndevice = "tpu"\n', "device: is 'tpu'"),
+    "orders swapped": (
+        'input = "{cat}"\noutput = "o"\nmin_order = 5\nmax_order = 2\n',
+        "min_order: (5) exceeds max_order (2)",
+    ),
+    "missing model": (
+        'input = "{cat}"\noutput = "{tmp}/vac"\nmodel = "./no-bundle"\n',
+        "model: ",
+    ),
+    "input orders outside the recipe's": (
+        'input = "{cat}"\noutput = "{tmp}/vac"\nmin_order = 8\nmax_order = 9\n',
+        "min_order/max_order: the input's partitions span orders",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_RECIPES))
+def test_recipe_error_is_one_line_before_the_cluster(case, fixture_catalog, tmp_path, monkeypatch):
+    import logging
+
+    import specir.catalog.job
+    from specir.scripts import EXIT_USAGE
+    from specir.scripts.main import main
+
+    def no_cluster(**kwargs):
+        raise AssertionError("a Dask cluster was started for a bad recipe")
+
+    monkeypatch.setattr(specir.catalog.job, "dask_client", no_cluster)
+    text, start = BAD_RECIPES[case]
+    toml = tmp_path / "r.toml"
+    toml.write_text(text.format(cat=fixture_catalog, tmp=tmp_path))
+    records = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = records.append
+    logging.getLogger().addHandler(handler)
+    try:
+        assert main(["-q", "catalog", "run", str(toml)]) == EXIT_USAGE
+    finally:
+        logging.getLogger().removeHandler(handler)
+    [record] = records
+    line = record.getMessage()
+    assert "\n" not in line and line.startswith(start.format(tmp=tmp_path)), line
+    assert "Fix: " in line
+    assert not list(tmp_path.glob("*.staging")) and not list(tmp_path.glob("*.partial"))
+
+
+def test_recipe_paths_relative_to_the_file(tmp_path):
+    (tmp_path / "sub").mkdir()
+    toml = tmp_path / "sub" / "r.toml"
+    toml.write_text('input = "../cat"\noutput = "vac"\nmodel = "../models/b"\n')
+    recipe = load_recipe(toml)
+    assert recipe.input == str(tmp_path / "cat") and recipe.output == str(tmp_path / "sub" / "vac")
+    assert recipe.model == str(tmp_path / "models" / "b")
+    assert load_recipe(toml, model="default").model == "default"
+
+
+def test_run_job_refuses_bad_arguments(vac):
+    _, recipe = vac
+    with pytest.raises(SpecIRInputError, match=r"^workers: is 0"):
+        run_job(recipe, workers=0)
+    with pytest.raises(SpecIRInputError, match=r"^recipe: is a dict"):
+        run_job({"input": recipe.input}, workers=1)
+
+
+def test_failed_partition_is_reported_and_the_rest_written(trained_bundle, tmp_path):
+    """A partition whose spectra are malformed contributes no rows; the others are written,
+    the report names the partition and why, the exit status is 3 (partial)."""
     import json
 
-    from specir.catalog.importer import import_sdss
-    from specir.sdss import read_sdss
+    from fixture_survey import make_fixture_frame
 
-    files = sorted(Path(sdss_dir).glob("spec-*.fits"))
-    assert len(files) == 12
-    (tmp_path / "broken.fits").write_bytes(b"SIMPLE  =                    T" + b" " * 50)
-    listing = tmp_path / "list.txt"
-    listing.write_text("\n".join(str(f) for f in files[6:]) + "\nbroken.fits\nmissing.fits\n")
-    out = tmp_path / "spectra"
-    summary = import_sdss([str(f) for f in files[:6]] + [str(listing)], out, workers=1)
-    assert (summary["n_files"], summary["n_imported"], summary["n_failed"]) == (14, 12, 2)
-    report = json.loads(Path(f"{out}_import_report.json").read_text())
-    assert sorted(Path(f["file"]).name for f in report["failed"]) == ["broken.fits", "missing.fits"]
-    cat = lsdb.open_catalog(out).compute().sort_values("file")
-    assert len(cat) == 12
-    ref = read_sdss(files[0])
-    row = cat[cat["file"] == files[0].name].iloc[0]
-    assert row["ra"] == pytest.approx(ref.meta["ra"]) and row["z"] == pytest.approx(ref.meta["z"])
-    assert np.stack(cat["flux"].to_numpy()).shape == (12, 3921)
+    from specir.scripts import EXIT_PARTIAL
+    from specir.scripts.main import main
 
-    vac_path = run_job(
-        Recipe(input=str(out), output=str(tmp_path / "vac"), model=_bundle_path(trained_bundle)),
-        workers=1,
+    df = make_fixture_frame(120, seed=3)
+    df.at[df.index[5], "flux"] = np.ones(100, np.float32)  # not on the model grid
+    bad_id = df["id"].iloc[5]
+    cat = lsdb.from_dataframe(
+        df, ra_column="ra", dec_column="dec", lowest_order=0, highest_order=2, partition_rows=30
     )
-    vac_df = lsdb.open_catalog(vac_path).compute()
-    assert len(vac_df) == 12 and vac_df["id"].is_unique
-    flags = dict(zip(cat["id"], vac_df.set_index("id").loc[cat["id"], "flags"], strict=True))
-    boss = cat[cat["z"] > 0.5]["id"]
-    assert len(boss) == 1 and flags[boss.iloc[0]] & int(Flags.Z_OUT_OF_RANGE)
-    assert np.isfinite(vac_df["w1_mag"]).all()
-    # imported spectra carry no total magnitude: every row says so
-    assert (vac_df["flags"] & int(Flags.NO_TOTAL_MAG)).all()
+    cat.write_catalog(tmp_path / "cat", progress_bar=False)
+    incat = lsdb.open_catalog(tmp_path / "cat")
+    parts = {p: incat.get_partition(p.order, p.pixel).compute() for p in incat.get_healpix_pixels()}
+    bad, in_bad = next((p, len(d)) for p, d in parts.items() if bad_id in set(d["id"]))
+    out = tmp_path / "vac"
+    toml = tmp_path / "r.toml"
+    toml.write_text(f'input = "cat"\noutput = "vac"\nmodel = "{_bundle_path(trained_bundle)}"\n')
+    assert main(["-q", "catalog", "run", str(toml)]) == EXIT_PARTIAL
+    got = lsdb.open_catalog(out).compute()
+    assert len(got) == len(df) - in_bad and bad_id not in set(got["id"])
+    report = json.loads(Path(f"{out}.report.json").read_text())
+    assert (report["status"], report["n_failed"]) == ("partial", 1)
+    [failure] = report["failed"]
+    assert failure["input"].endswith(f"Norder={bad.order}/Npix={bad.pixel}")
+    assert failure["reason"].startswith("column 'flux': rows do not all hold 3921 values")
