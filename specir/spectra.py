@@ -19,7 +19,7 @@ from specir.errors import SpecIRInputError, SpecIRWarning
 from specir.grid import GRID_NPIX, NORM_WINDOW, Flags, grid_wavelength
 from specir.plausible import REASONS, check_grid
 from specir.resample import resample
-from specir.spectrum_input import fail, read_blocks, resolve_z
+from specir.spectrum_input import fail, numbers, read_blocks, resolve_z
 
 __all__ = [
     "DEFAULT_Z_RANGE",
@@ -152,6 +152,9 @@ def prepare_spectra(
     >>> prep.flux.shape, prep.flags[0], round(float(prep.coverage[0]), 3)
     ((1, 3921), np.int64(0), 0.992)
     """
+    if not isinstance(air, bool | np.bool_):
+        fail("air", f"is {air!r:.40}", "pass air=True for air wavelengths, else False")
+    _check_limits(z_range, min_coverage, min_snr)
     blocks = read_blocks(spectra, air)
     n = sum(b.flux.shape[0] for b in blocks)
     zarr = resolve_z(z, [v for b in blocks for v in b.z], n)
@@ -259,8 +262,10 @@ def prepare_grid_arrays(
     >>> [Flags.describe(f) for f in prep.flags]
     [[], ['LOW_COVERAGE', 'LOW_SNR', 'NO_DATA']]
     """
-    flux = np.array(flux, dtype=float, ndmin=2)
-    ivar = np.array(ivar, dtype=float, ndmin=2)
+    _check_limits(z_range, min_coverage, min_snr)
+    fix = f"give (n, {GRID_NPIX}) arrays of numbers on the model grid"
+    flux = numbers(flux, "flux", fix, ndmin=2)
+    ivar = numbers(ivar, "ivar", fix, ndmin=2)
     if flux.shape != ivar.shape or flux.shape[-1] != GRID_NPIX:
         raise SpecIRInputError(
             "flux/ivar",
@@ -268,7 +273,7 @@ def prepare_grid_arrays(
             f"give two (n, {GRID_NPIX}) arrays on the model grid",
         )
     n = flux.shape[0]
-    z = np.asarray(z, dtype=float).reshape(-1)
+    z = numbers(z, "z", "give one redshift (a number) per row").reshape(-1)
     if z.shape != (n,):
         raise SpecIRInputError("z", f"has {z.size} values for {n} spectra", "one z per row")
     flags = np.zeros(n, np.int64)
@@ -286,6 +291,19 @@ def prepare_grid_arrays(
         flux, ivar, z, flags, [], z_range=z_range, min_coverage=min_coverage, min_snr=min_snr
     )
     return prepared
+
+
+def _check_limits(z_range, min_coverage, min_snr):
+    """Refuse z_range, min_coverage and min_snr values that are not what they claim."""
+    zr = numbers(z_range, "z_range", "give (z_min, z_max) with 0 <= z_min < z_max")
+    if zr.shape != (2,) or not np.all(np.isfinite(zr)) or not 0 <= zr[0] < zr[1]:
+        fail("z_range", f"is {z_range!r:.40}", "give (z_min, z_max) with 0 <= z_min < z_max")
+    cov = numbers(min_coverage, "min_coverage", "give a fraction between 0 and 1")
+    if cov.shape != (1,) or not 0 <= cov[0] <= 1:
+        fail("min_coverage", f"is {min_coverage!r:.40}", "give a fraction between 0 and 1")
+    snr = numbers(min_snr, "min_snr", "give a signal-to-noise ratio >= 0")
+    if snr.shape != (1,) or not snr[0] >= 0:
+        fail("min_snr", f"is {min_snr!r:.40}", "give a signal-to-noise ratio >= 0")
 
 
 def _finalise(flux, ivar, z, flags, meta, *, z_range, min_coverage, min_snr):

@@ -18,7 +18,7 @@ from specir.constants import C_AA_PER_S, FLUX_UNIT
 from specir.errors import SpecIRInputError
 from specir.plausible import axis_reversed
 
-__all__ = ["Block", "fail", "read_blocks", "resolve_z"]
+__all__ = ["Block", "fail", "numbers", "read_blocks", "resolve_z"]
 
 _FLAMBDA = u.erg / u.s / u.cm**2 / u.AA
 
@@ -237,24 +237,27 @@ def read_blocks(spectra, air):
     )
 
 
-def _numbers(value, field_, fix):
+def numbers(value, field_, fix, *, ndmin=1):
     """``value`` as a float array, refusing booleans, strings and other non-numbers."""
     if isinstance(value, u.Quantity):
         if value.unit != u.dimensionless_unscaled:
             fail(field_, f"has unit {value.unit}", fix)
         value = value.value
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError):  # ragged nested lists
+        fail(field_, "is ragged (rows of different lengths) or not numeric", fix)
     if arr.dtype == bool or (arr.dtype == object and any(isinstance(v, bool) for v in arr.flat)):
-        fail(field_, f"is a boolean ({value!r}), not a number", fix)
+        fail(field_, f"is a boolean ({value!r:.60}), not a number", fix)
     if arr.dtype.kind not in "iuf":
         fail(field_, f"is not a number ({value!r:.60})", fix)
-    return np.atleast_1d(arr.astype(float))
+    return np.array(arr, dtype=float, ndmin=ndmin)
 
 
 def resolve_z(z, block_z, n):
     """``n`` redshifts from ``z`` (numbers only, one or ``n``) or else from the spectra."""
     if z is not None:
-        zarr = _numbers(z, "z", "give the redshift as a number or an array of numbers")
+        zarr = numbers(z, "z", "give the redshift as a number or an array of numbers")
         if zarr.size == 1:
             zarr = np.full(n, zarr[0])
         if zarr.shape != (n,):

@@ -227,3 +227,38 @@ def test_copy_of_good_file_still_reads(good_file, tmp_path):
     a, b = read_sdss(path), read_sdss(tmp_path / "raw.fits")
     np.testing.assert_array_equal(a.flux.value, b.flux.value)
     assert a.meta["z"] == b.meta["z"]
+
+
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        ({"air": "yes"}, "air: is 'yes'"),
+        ({"z_range": (0.3, 0.1)}, "z_range: is (0.3, 0.1)"),
+        ({"z_range": "all"}, "z_range: is not a number"),
+        ({"min_coverage": 1.5}, "min_coverage: is 1.5"),
+        ({"min_snr": True}, "min_snr: is a boolean"),
+        ({"min_snr": -1}, "min_snr: is -1"),
+    ],
+)
+def test_bad_prepare_options(spectrum, options, words):
+    with pytest.raises(SpecIRInputError) as info:
+        prepare_spectra(spectrum, **options)
+    assert str(info.value).startswith(words), str(info.value)
+
+
+@pytest.mark.parametrize(
+    "flux, ivar, z, words",
+    [
+        ([[1.0] * 3921, [1.0] * 10], np.ones((2, 3921)), [0.1, 0.1], "flux: is ragged"),
+        (np.full((1, 3921), "x"), np.ones((1, 3921)), [0.1], "flux: is not a number"),
+        (np.ones((1, 3921)), np.ones((1, 3921)), ["abc"], "z: is not a number"),
+        (np.ones((1, 3921)), np.ones((1, 3921)), [True], "z: is a boolean"),
+        (np.ones((1, 3920)), np.ones((1, 3920)), [0.1], "flux/ivar: have shapes"),
+    ],
+)
+def test_bad_grid_arrays(flux, ivar, z, words):
+    from specir.spectra import prepare_grid_arrays
+
+    with pytest.raises(SpecIRInputError) as info:
+        prepare_grid_arrays(flux, ivar, z)
+    assert str(info.value).startswith(words), str(info.value)

@@ -241,6 +241,17 @@ def _check_input_path(recipe):
         )
 
 
+def _check_memory_limit(memory_limit):
+    from dask.utils import parse_bytes
+
+    try:
+        ok = parse_bytes(memory_limit) > 0
+    except (TypeError, ValueError, AttributeError):  # dask raises all three on non-sizes
+        ok = False
+    if not ok:
+        raise SpecIRInputError("memory_limit", f"is {memory_limit!r}", "give a size such as 4GiB")
+
+
 def _preflight(recipe, *, scheduler, resume):
     """Every check that needs no cluster: output writable, model and device usable, input a
     HATS catalog with the right columns. Returns (input catalog, model sha256)."""
@@ -270,6 +281,7 @@ def run_job(recipe, *, workers=1, scheduler=None, resume=False, memory_limit="4G
         raise SpecIRInputError("recipe", f"is a {type(recipe).__name__}", "give a Recipe")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise SpecIRInputError("workers", f"is {workers!r}", "give an integer >= 1")
+    _check_memory_limit(memory_limit)
     cat, model_sha = _preflight(recipe, scheduler=scheduler, resume=resume)
     output = Path(recipe.output)
     staging = Path(f"{output}.staging")

@@ -266,6 +266,8 @@ def test_run_job_refuses_bad_arguments(vac):
         run_job(recipe, workers=0)
     with pytest.raises(SpecIRInputError, match=r"^recipe: is a dict"):
         run_job({"input": recipe.input}, workers=1)
+    with pytest.raises(SpecIRInputError, match=r"^memory_limit: is 'lots'"):
+        run_job(recipe, workers=1, memory_limit="lots")
 
 
 def test_failed_partition_is_reported_and_the_rest_written(trained_bundle, tmp_path):
