@@ -275,7 +275,10 @@ def predict_ir(spectra, *, z=None, r_mag=None, model="default", device="auto", b
         When the bundle is missing (no default bundle is installed until one has been trained
         on the simulated survey), corrupt or mismatched.
     SpecIRInputError
-        When the spectra cannot be turned into trustworthy inputs.
+        When the spectra cannot be turned into trustworthy inputs, or an option is not what it
+        must be (``z`` or ``r_mag`` not numbers, ``batch_size`` not a positive integer, a
+        ``device`` other than auto, cpu, cuda or cuda:N), checked before the model is loaded.
+        Spectra that no galaxy can emit are not refused but flagged ``IMPLAUSIBLE`` (NaN row).
     """
     check_options(model=model, device=device, batch_size=batch_size)
     bundle = load_bundle(model, device=resolve_device(device))
