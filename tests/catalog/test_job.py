@@ -301,3 +301,12 @@ def test_failed_partition_is_reported_and_the_rest_written(trained_bundle, tmp_p
     [failure] = report["failed"]
     assert failure["input"].endswith(f"Norder={bad.order}/Npix={bad.pixel}")
     assert failure["reason"].startswith("column 'flux': rows do not all hold 3921 values")
+    # the staged partitions are kept; --resume reuses them and retries only the failed one
+    staged = sorted(Path(f"{out}.staging").rglob("*.parquet"))
+    assert len(staged) == len(parts) - 1
+    stamps = [p.stat().st_mtime_ns for p in staged]
+    assert main(["-q", "catalog", "run", str(toml), "--resume"]) == EXIT_PARTIAL
+    assert [p.stat().st_mtime_ns for p in staged] == stamps
+    again = lsdb.open_catalog(out).compute()
+    assert sorted(again["id"]) == sorted(got["id"])
+    assert json.loads(Path(f"{out}.report.json").read_text())["failed"] == report["failed"]
