@@ -21,6 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
+from specir.card import (
+    CARD_FILE,
+    FORMAT,
+    FORMAT_VERSION,
+    band_description,
+    grid_description,
+    mahalanobis_d2,
+)
 from specir.errors import SpecIRModelError
 
 __all__ = ["ModelBundle", "default_bundle_dir", "load_bundle", "resolve_device", "save_bundle"]
@@ -28,9 +36,6 @@ __all__ = ["ModelBundle", "default_bundle_dir", "load_bundle", "resolve_device",
 log = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "model.safetensors"
-CARD_FILE = "model_card.json"
-FORMAT = "specir-model-bundle"
-FORMAT_VERSION = 1
 
 
 def default_bundle_dir(name="default"):
@@ -71,39 +76,6 @@ def sha256_file(path):
     return h.hexdigest()
 
 
-def grid_description():
-    """The model grid and normalisation, as recorded in model cards."""
-    from specir.grid import GRID_DLOGLAM, GRID_LOGLAM0, GRID_NPIX, NORM_WINDOW
-
-    return {
-        "loglam0": GRID_LOGLAM0,
-        "dloglam": GRID_DLOGLAM,
-        "npix": GRID_NPIX,
-        "wavelength": "vacuum Angstrom, observed frame, 10**(loglam0 + dloglam * arange(npix))",
-        "flux_unit": "1e-17 erg / (s cm2 Angstrom)",
-        "normalisation": {
-            "statistic": "median flux of valid pixels",
-            "window_rest_angstrom": list(NORM_WINDOW),
-        },
-    }
-
-
-def band_description():
-    """WISE band definitions, as recorded in model cards."""
-    from specir.bands import WISE_BANDS
-
-    return [
-        {
-            "name": b.name,
-            "wavelength_um": b.wavelength_um,
-            "zero_point_jy": b.zero_point_jy,
-            "speclite_name": b.speclite_name,
-            "magnitude_system": "Vega (AllWISE profile-fit, wNmpro)",
-        }
-        for b in WISE_BANDS
-    ]
-
-
 @dataclass(frozen=True)
 class ModelBundle:
     """A loaded, verified model bundle.
@@ -131,10 +103,7 @@ class ModelBundle:
     def ood_d2(self, latent):
         """Squared Mahalanobis distance of latents (n, d) from the training latents."""
         ood = self.card["ood"]
-        mean = np.asarray(ood["latent_mean"])
-        icov = np.linalg.inv(np.asarray(ood["latent_cov"]))
-        d = np.asarray(latent, dtype=float) - mean
-        return np.einsum("ij,jk,ik->i", d, icov, d)
+        return mahalanobis_d2(latent, ood["latent_mean"], ood["latent_cov"])
 
 
 def save_bundle(model, card, path):
@@ -187,8 +156,9 @@ def _resolve_path(path_or_name):
             "model",
             f"no default bundle is installed ({named} does not exist; it ships with specir, "
             "so this installation is incomplete)",
-            "reinstall specir, or train a bundle with `specir train configs/default.toml` "
-            "(see docs/training.rst) and pass model=PATH_TO_BUNDLE",
+            "reinstall specir, or train a bundle with "
+            "`specir train specir/data/models/default/train.toml` (see docs/training.rst) "
+            "and pass model=PATH_TO_BUNDLE",
         )
     raise SpecIRModelError(
         "model",
@@ -227,18 +197,12 @@ def load_bundle(path_or_name="default", *, device="auto"):
             f"{path} lacks {WEIGHTS_FILE} or {CARD_FILE}",
             "point to a bundle written by `specir train`",
         )
-    stat = weights.stat()
-    return _load_cached(str(path), resolve_device(device), stat.st_mtime_ns, stat.st_size)
+    # cached per file versions: a rewritten card (``write_card_entry``) or new weights reload
+    stats = [(p.stat().st_mtime_ns, p.stat().st_size) for p in (weights, path / CARD_FILE)]
+    return _load_cached(str(path), resolve_device(device), *stats)
 
 
-@functools.lru_cache(maxsize=8)
-def _load_cached(path, device, _mtime_ns, _size):
-    import torch
-    from safetensors.torch import load_file
-
-    from specir.model import ModelConfig, SpecIRNet
-
-    path = Path(path)
+def _read_card(path):
     try:
         card = json.loads((path / CARD_FILE).read_text())
     except (OSError, json.JSONDecodeError) as exc:
@@ -253,6 +217,14 @@ def _load_cached(path, device, _mtime_ns, _size):
             f"is not a {FORMAT} v{FORMAT_VERSION} card",
             "use a bundle written by this version of specir",
         )
+    for key in ("z_range", "ood", "heads_trained"):
+        if key not in card:
+            raise SpecIRModelError("model_card.json", f"lacks {key!r}", "retrain the bundle")
+    return card
+
+
+def _check_card(card, path):
+    """Refuse a card whose checksum, grid or bands do not match the weights and specir."""
     digest = sha256_file(path / WEIGHTS_FILE)
     if digest != card.get("sha256"):
         raise SpecIRModelError(
@@ -270,10 +242,8 @@ def _load_cached(path, device, _mtime_ns, _size):
                 f"{key}={got.get(key)} differs from specir's model grid ({key}={grid[key]})",
                 "use a bundle trained on specir's grid, or retrain on it",
             )
-    if (
-        got.get("normalisation", {}).get("window_rest_angstrom")
-        != (grid["normalisation"]["window_rest_angstrom"])
-    ):
+    window = got.get("normalisation", {}).get("window_rest_angstrom")
+    if window != grid["normalisation"]["window_rest_angstrom"]:
         raise SpecIRModelError(
             "model_card.json grid",
             "normalisation window differs",
@@ -286,9 +256,20 @@ def _load_cached(path, device, _mtime_ns, _size):
             f"{bands} differ from specir.bands",
             "retrain with the current band definitions",
         )
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(path, device, _weights_stat, _card_stat):
+    import torch
+    from safetensors.torch import load_file
+
+    from specir.model import ModelConfig, SpecIRNet
+
+    path = Path(path)
+    card = _read_card(path)
+    _check_card(card, path)
     try:
-        config = ModelConfig(**card["architecture"])
-        model = SpecIRNet(config)
+        model = SpecIRNet(ModelConfig(**card["architecture"]))
         model.load_state_dict(load_file(str(path / WEIGHTS_FILE)), strict=True)
     except (KeyError, TypeError, RuntimeError) as exc:
         raise SpecIRModelError(
@@ -296,9 +277,6 @@ def _load_cached(path, device, _mtime_ns, _size):
             f"does not fit the architecture in the card ({exc})",
             "use the card written together with these weights",
         ) from exc
-    for key in ("z_range", "ood", "heads_trained"):
-        if key not in card:
-            raise SpecIRModelError("model_card.json", f"lacks {key!r}", "retrain the bundle")
     model.eval().to(torch.device(device))
     log.debug("loaded model bundle %s on %s", path, device)
     return ModelBundle(model=model, card=card, path=path, device=device)

@@ -36,12 +36,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from specir.bands import N_BANDS
 from specir.errors import SpecIRInputError
 from specir.grid import GRID_NPIX
 
-__all__ = ["N_BANDS", "ModelConfig", "SpecIRNet", "flops_per_spectrum"]
+__all__ = ["ModelConfig", "SpecIRNet", "flops_per_spectrum"]
 
-N_BANDS = 4
 _LOG_SIGMA_MIN, _LOG_SIGMA_MAX = -7.0, 3.0
 
 
