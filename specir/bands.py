@@ -39,14 +39,15 @@ class WiseBand:
 
     @property
     def ucd(self) -> str:
-        """The UCD1+ spectral-range word of the band's isophotal wavelength.
+        """The UCD1+ spectral-range word of the band's isophotal wavelength (``em.IR`` beyond).
 
         Examples
         --------
         >>> [b.ucd for b in WISE_BANDS]
         ['em.IR.3-4um', 'em.IR.4-8um', 'em.IR.8-15um', 'em.IR.15-30um']
         """
-        return next(w for lo, hi, w in _UCD_IR_RANGES if lo <= self.wavelength_um < hi)
+        ranges = (w for lo, hi, w in _UCD_IR_RANGES if lo <= self.wavelength_um < hi)
+        return next(ranges, "em.IR")
 
     @property
     def label(self) -> str:
@@ -67,7 +68,7 @@ N_BANDS = len(WISE_BANDS)
 _ZP_MJY = np.array([b.zero_point_jy * 1e3 for b in WISE_BANDS])
 
 
-def mag_to_mjy(mag, mag_err=None):
+def mag_to_mjy(mag, mag_err=None) -> "np.ndarray | tuple[np.ndarray, np.ndarray]":
     """Convert Vega magnitudes in W1–W4 (last axis) to flux densities in mJy.
 
     Parameters
@@ -96,7 +97,7 @@ def mag_to_mjy(mag, mag_err=None):
     return flux, flux * 0.4 * np.log(10.0) * np.asarray(mag_err, dtype=float)
 
 
-def mjy_to_mag(flux, flux_err=None):
+def mjy_to_mag(flux, flux_err=None) -> "np.ndarray | tuple[np.ndarray, np.ndarray]":
     """Convert W1–W4 flux densities in mJy (last axis) to Vega magnitudes.
 
     Non-positive fluxes give NaN magnitudes.

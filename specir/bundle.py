@@ -38,12 +38,12 @@ log = logging.getLogger(__name__)
 WEIGHTS_FILE = "model.safetensors"
 
 
-def default_bundle_dir(name="default"):
+def default_bundle_dir(name: str = "default") -> Path:
     """Where a named bundle lives inside the package: ``specir/data/models/<name>/``."""
     return Path(__file__).parent / "data" / "models" / name
 
 
-def resolve_device(device="auto"):
+def resolve_device(device: str | None = "auto") -> str:
     """``"auto"`` → ``"cuda"`` when a CUDA device is available, else ``"cpu"``.
 
     Examples
@@ -67,7 +67,7 @@ def resolve_device(device="auto"):
     return device
 
 
-def sha256_file(path):
+def sha256_file(path: str | os.PathLike) -> str:
     """Hex sha256 of a file."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -96,17 +96,17 @@ class ModelBundle:
     device: str
 
     @property
-    def z_range(self):
+    def z_range(self) -> tuple[float, float]:
         """Redshift range the model was trained on."""
         return tuple(self.card["z_range"])
 
-    def ood_d2(self, latent):
+    def ood_d2(self, latent) -> np.ndarray:
         """Squared Mahalanobis distance of latents (n, d) from the training latents."""
         ood = self.card["ood"]
         return mahalanobis_d2(latent, ood["latent_mean"], ood["latent_cov"])
 
 
-def save_bundle(model, card, path):
+def save_bundle(model, card: dict, path: str | os.PathLike) -> Path:
     """Write ``model`` (a :class:`~specir.model.SpecIRNet`) and its card to directory ``path``.
 
     The card's ``architecture``, ``grid``, ``bands``, ``standardisation`` and ``sha256``
@@ -167,7 +167,9 @@ def _resolve_path(path_or_name):
     )
 
 
-def load_bundle(path_or_name="default", *, device="auto"):
+def load_bundle(
+    path_or_name: "str | os.PathLike | ModelBundle" = "default", *, device: str = "auto"
+) -> ModelBundle:
     """Load and verify a model bundle; cached per process, bundle and device.
 
     Parameters

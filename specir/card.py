@@ -46,7 +46,7 @@ WEIGHT_ENTRIES = (
 """Card entries that describe the weights: written only together with them."""
 
 
-def grid_description():
+def grid_description() -> dict:
     """The model grid and normalisation, as recorded in model cards."""
     from specir.grid import GRID_DLOGLAM, GRID_LOGLAM0, GRID_NPIX, NORM_WINDOW
 
@@ -63,7 +63,7 @@ def grid_description():
     }
 
 
-def band_description():
+def band_description() -> list[dict]:
     """WISE band definitions, as recorded in model cards."""
     from specir.bands import WISE_BANDS
 
@@ -79,7 +79,7 @@ def band_description():
     ]
 
 
-def mahalanobis_d2(latent, mean, cov):
+def mahalanobis_d2(latent, mean, cov) -> np.ndarray:
     """Squared Mahalanobis distance of each row of ``latent`` (n, d) from ``mean`` under ``cov``.
 
     Examples
@@ -92,7 +92,7 @@ def mahalanobis_d2(latent, mean, cov):
     return np.einsum("ij,jk,ik->i", d, icov, d)
 
 
-def ood_statistics(latents, percentile):
+def ood_statistics(latents, percentile: float) -> dict:
     """The card's ``ood`` entry: mean and covariance of the training latents and the threshold.
 
     The threshold is the ``percentile`` of the training latents' own squared Mahalanobis
@@ -112,7 +112,7 @@ def ood_statistics(latents, percentile):
     }
 
 
-def code_commit():
+def code_commit() -> str | None:
     """The git commit of the source tree, when it is a git checkout (else None)."""
     import subprocess
 
@@ -138,7 +138,18 @@ def code_commit():
         return None
 
 
-def build_card(model, config, *, data, splits, fit_result, ood, metrics, heads, seconds):
+def build_card(
+    model,
+    config,
+    *,
+    data: dict,
+    splits: dict,
+    fit_result: dict,
+    ood: dict,
+    metrics: dict,
+    heads: dict,
+    seconds: float,
+) -> dict:
     """The model card of a freshly trained bundle (:func:`save_bundle` adds the rest).
 
     Parameters
@@ -215,7 +226,7 @@ def _plain(value):
     return value
 
 
-def write_card_entry(path, key, value):
+def write_card_entry(path: str | os.PathLike, key: str, value) -> Path:
     """Set one top-level entry of a bundle's model card; the weights are left untouched.
 
     Used by ``specir evaluate --write-card`` for ``heldout_evaluation``. The entries that
@@ -229,9 +240,12 @@ def write_card_entry(path, key, value):
             "model_card.json", f"entry {key!r} describes the weights", "retrain to change it"
         )
     card_path = path / CARD_FILE
-    card = json.loads(card_path.read_text())
+    text = card_path.read_text()
+    card = json.loads(text)
     card[key] = _plain(value)
+    lines = text.splitlines()
+    indent = len(lines[1]) - len(lines[1].lstrip()) if len(lines) > 1 else 2  # keep the file's
     tmp = card_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(card, indent=2, allow_nan=False) + "\n")
+    tmp.write_text(json.dumps(card, indent=indent or None, allow_nan=False) + "\n")
     os.replace(tmp, card_path)
     return card_path

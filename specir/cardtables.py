@@ -9,7 +9,7 @@ shipped card, and a test fails when either differs from what the card says.
 Examples
 --------
 >>> replace_block("a\\n<!-- BEGIN x -->\\nold\\n<!-- END x -->\\nb", "x", "new", style="md")
-'a\\n<!-- BEGIN x -->\\nnew\\n<!-- END x -->\\nb'
+'a\\n<!-- BEGIN x -->\\n\\nnew\\n\\n<!-- END x -->\\nb'
 """
 
 from pathlib import Path
@@ -68,10 +68,10 @@ def _per_band(values, fmt=".2f"):
     return ", ".join(f"{b.upper()} {_f(v, fmt)}" for b, v in zip(BAND_NAMES, values, strict=True))
 
 
-def _outside(methods, key, lo, hi, scale=1.0):
+def _outside(methods, key, lo, hi, fmt=".2f"):
     bands = methods["model"]["bands"]
     bad = [
-        f"{b.upper()} {_f(None if bands[b].get(key) is None else scale * bands[b][key], '.2f')}"
+        f"{b.upper()} {_f(bands[b].get(key), fmt)}"
         for b in BAND_NAMES
         if bands[b].get(key) is None or not lo <= bands[b][key] <= hi
     ]
@@ -87,7 +87,7 @@ def _acceptance(ev):
     lines = [
         f"* χ²_N within {lo}–{hi}: {_outside(methods, 'chi2_n', lo, hi)};",
         f"* 68% coverage within {100 * clo:.0f}–{100 * chi:.0f}%: "
-        f"{_outside(methods, 'coverage_68', clo, chi, 100)} (in %);",
+        f"{_outside(methods, 'coverage_68', clo, chi, '.0%')};",
     ]
     for b in ("w3", "w4"):
         target = frac * methods["photometry"]["bands"][b]["nmad"]
@@ -155,8 +155,22 @@ def heldout_rst(card: dict) -> str:
         f"(validation: {trained['n_val']}) of the {trained['description']}, for at most "
         f"{trained['epochs']} epochs; measured {ev.get('measured_utc', 'n/a')} with code "
         f"{ev.get('code_commit') or 'n/a'}; the command: ``{ev.get('command', 'n/a')}``.",
+        *_caution(card, trained),
     ]
     return "\n".join(lines)
+
+
+def _caution(card, trained):
+    n_model = card.get("training_data", {}).get("n_train")
+    if not n_model or trained["n_train"] >= n_model:
+        return []
+    return [
+        "",
+        f"**Caution:** the baselines and the ceilings learnt from {trained['n_train']} rows, the "
+        f"model from {n_model}. Every comparison with them (the NMAD ratios, the W3/W4 "
+        "targets derived from the photometry-only baseline, the ceilings) therefore favours "
+        "the model; only the model's own rows (calibration, scatter) stand on their own.",
+    ]
 
 
 def readme_summary(card: dict) -> str:
@@ -166,11 +180,13 @@ def readme_summary(card: dict) -> str:
     chi2 = " / ".join(_f(bands[b].get("chi2_n"), ".2f") for b in BAND_NAMES)
     nmad = " / ".join(_f(bands[b].get("nmad"), ".2f") for b in BAND_NAMES)
     names = " / ".join(b.upper() for b in BAND_NAMES)
-    n_train = card["training_data"].get("n_train", "?")
+    data = card["training_data"]
+    survey = ev["measured_on"].split(":")[0]
     return (
-        f"The shipped model (`specir/data/models/default/`, trained on {n_train} simulated "
-        f"galaxies) scores, on {ev['n_eval']} held-out **simulated** galaxies "
-        f"({ev['measured_on'].split(':')[0]}) with their total r magnitude given, "
+        f"The shipped model (`specir/data/models/default/`, trained on the {data.get('n_train')}"
+        f"-galaxy training split of {data.get('n_rows_read')} simulated galaxies) scores, on "
+        f"{ev['n_eval']} held-out **simulated** galaxies — a {survey} — with their total r "
+        "magnitude given, "
         f"χ²_N = {chi2} and NMAD = {nmad} mag in {names} (detections only); "
         "`docs/modelcard.rst` has every number, the baselines and the acceptance targets."
     )
@@ -191,13 +207,14 @@ def replace_block(text: str, name: str, block: str, *, style: str) -> str:
     """``text`` with the lines between the ``name`` markers replaced by ``block``."""
     begin, end = (m.format(name) for m in _MARKERS[style])
     try:
-        head, rest = text.split(begin + "\n", 1)
-        _, tail = rest.split("\n" + end, 1)
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
     except ValueError:
         raise SpecIRInputError(
             name, f"markers {begin!r} … {end!r} not found", "add the two marker lines"
         ) from None
-    return f"{head}{begin}\n{block}\n{end}{tail}"
+    # blank lines around the block: an RST comment must not run into the text
+    return f"{head}{begin}\n\n{block}\n\n{end}{tail}"
 
 
 def render(root: Path, card: dict) -> dict:

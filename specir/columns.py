@@ -160,7 +160,7 @@ PREDICTION_COLUMNS = tuple(c.name for c in VAC_COLUMNS[len(IDENTITY_COLUMNS) :])
 """Names of the predicted columns, in order: the columns of ``predict_ir``'s table."""
 
 
-def column_metadata(field):
+def column_metadata(field) -> dict[str, str]:
     """Unit, UCD and description of one Arrow field (``""`` where unknown).
 
     Field metadata wins; a known value-added column name without metadata falls back to
@@ -177,7 +177,7 @@ def column_metadata(field):
     return out
 
 
-def annotate_schema(schema, definitions=None):
+def annotate_schema(schema, definitions: "dict[str, ColumnDef] | None" = None):
     """Return ``schema`` with unit/UCD/description field metadata for the columns it knows.
 
     Parameters
@@ -200,7 +200,9 @@ def annotate_schema(schema, definitions=None):
     return pa.schema(fields, metadata=schema.metadata)
 
 
-def write_column_metadata(catalog_dir, definitions=None):
+def write_column_metadata(
+    catalog_dir: str | Path, definitions: "dict[str, ColumnDef] | None" = None
+) -> None:
     """Write the column annotations into a HATS catalog's ``dataset/_common_metadata``.
 
     Parameters

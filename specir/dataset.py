@@ -78,7 +78,7 @@ class ColumnMap:
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
-def open_hats(path, *, field="catalog"):
+def open_hats(path, *, field: str = "catalog"):
     """Open a HATS catalog (or the main catalog of a collection) with ``hats.read_hats``.
 
     Any failure to read it becomes a :class:`~specir.errors.SpecIRInputError` naming ``field``.
@@ -96,14 +96,14 @@ def open_hats(path, *, field="catalog"):
     return getattr(cat, "main_catalog", cat)
 
 
-def catalog_properties(path):
+def catalog_properties(path) -> dict:
     """The HATS catalog's properties (name, builder, creation date, provenance keys), as JSON."""
     info = open_hats(path).catalog_info
     props = info.model_dump(mode="json") if hasattr(info, "model_dump") else dict(vars(info))
     return {k: v for k, v in props.items() if v is not None}
 
 
-def grid_rows(column, name, npix=None):
+def grid_rows(column, name: str, npix: int | None = None) -> np.ndarray:
     """An (n, npix) array from a list column of spectra (``npix``: the model grid's 3921).
 
     ``column`` is a pyarrow (chunked) array of lists or an Arrow-backed pandas Series, as lsdb
@@ -280,7 +280,9 @@ def _mix64(x):
         return x ^ (x >> np.uint64(31))
 
 
-def split_labels(hp29, *, order=5, fractions=(0.8, 0.1, 0.1), seed=42):
+def split_labels(
+    hp29, *, order: int = 5, fractions: tuple = (0.8, 0.1, 0.1), seed: int = 42
+) -> np.ndarray:
     """Split label (0 train, 1 val, 2 test) of each row from its HEALPix pixel at ``order``.
 
     Every row of one pixel gets the same label, so no pixel is in two splits.
@@ -299,7 +301,7 @@ def split_labels(hp29, *, order=5, fractions=(0.8, 0.1, 0.1), seed=42):
     return np.searchsorted(edges, u, side="right").astype(np.int8)
 
 
-def targets_from(data, *, snr_detect=2.0):
+def targets_from(data: dict, *, snr_detect: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
     """Detection / upper-limit masks from AllWISE-style columns."""
     mag, err, snr = data["mag"], data["mag_err"], data["snr"]
     detected = np.isfinite(mag) & np.isfinite(err) & (err > 0) & ~(snr < snr_detect)

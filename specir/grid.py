@@ -27,7 +27,7 @@ NORM_WINDOW = (5300.0, 5850.0)
 """Rest-frame window (Å) whose median flux normalises each spectrum, as in spender."""
 
 
-def grid_wavelength():
+def grid_wavelength() -> np.ndarray:
     """Vacuum wavelengths of the model grid's pixel centres, in Å.
 
     Returns

@@ -122,7 +122,7 @@ def gaussian_outputs(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     --------
     >>> g = gaussian_outputs({"mag_mu": np.zeros((1, 4)), "mag_logsig": np.zeros((1, 4)),
     ...                       "agn_logit": np.zeros(1)})
-    >>> g["mag_sig"][0, 0], g["p_agn"][0]
+    >>> float(g["mag_sig"][0, 0]), float(g["p_agn"][0])
     (1.0, 0.5)
     """
     out = {"mag_mu": raw["mag_mu"], "mag_sig": np.exp(raw["mag_logsig"])}

@@ -262,7 +262,7 @@ class SpecIRNet(nn.Module):
         return {n: getattr(self, n).tolist() for n in names}
 
 
-def flops_per_spectrum(model, *, batch=64):
+def flops_per_spectrum(model, *, batch: int = 64) -> float:
     """Floating-point operations of one forward pass per spectrum.
 
     Counted with :class:`torch.utils.flop_counter.FlopCounterMode` (convolutions and matrix

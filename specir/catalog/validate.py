@@ -52,7 +52,7 @@ def _add_chi(df, *, snr_detect):
     return df
 
 
-def chi_summary(df):
+def chi_summary(df) -> dict[str, dict]:
     """χ²_N, coverage and counts per band from ``chi_wN`` columns.
 
     Examples
@@ -65,7 +65,7 @@ def chi_summary(df):
     return {b: chi_stats(df[f"chi_{b}"]) for b in BAND_NAMES}
 
 
-def validate_vac(vac, wise, out, *, radius_arcsec=1.0, snr_detect=2.0):
+def validate_vac(vac, wise, out, *, radius_arcsec: float = 1.0, snr_detect: float = 2.0) -> dict:
     """Crossmatch ``vac`` with ``wise``, add ``chi_wN`` columns, write ``out``.
 
     Returns the summary also written to ``<out>_summary.json``.
