@@ -1,6 +1,6 @@
 """Training cost of the default architecture: seconds per epoch, extrapolated to 100k spectra.
 
-Runs one epoch of :func:`specir.train.fit` (forward, censored likelihood, backward, Adam, plus
+Runs one epoch of :func:`specir.fitting.fit` (forward, censored likelihood, backward, Adam, plus
 the validation pass) on synthetic spectra of the real shape; the cost does not depend on the
 data's content. The machine's load average is recorded, since shared machines skew it.
 
@@ -46,8 +46,10 @@ def main():
     parser.add_argument("--n", type=int, default=3000)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    from specir.dataset import targets_from
+    from specir.fitting import fit, standardise_from
     from specir.model import SpecIRNet
-    from specir.train import TrainConfig, fit, standardise_from, targets_from
+    from specir.train import TrainConfig
 
     data = synthetic(args.n)
     cfg = TrainConfig(catalog="-", output="-", epochs=1, device="cpu")
@@ -61,7 +63,7 @@ def main():
     fit(net, data, tr, va, cfg, progress=False)
     dt = time.perf_counter() - t
     result = {
-        "what": "one epoch of specir.train.fit (train + validation), default architecture, "
+        "what": "one epoch of specir.fitting.fit (train + validation), default architecture, "
         f"batch {cfg.batch_size}, synthetic spectra of the real shape",
         "torch_threads": torch.get_num_threads(),
         "load_average_before_after": [load_before, os.getloadavg()],

@@ -21,6 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
+from specir.card import (
+    CARD_FILE,
+    FORMAT,
+    FORMAT_VERSION,
+    band_description,
+    grid_description,
+    mahalanobis_d2,
+)
 from specir.errors import SpecIRInputError, SpecIRModelError
 
 __all__ = ["ModelBundle", "default_bundle_dir", "load_bundle", "resolve_device", "save_bundle"]
@@ -28,12 +36,9 @@ __all__ = ["ModelBundle", "default_bundle_dir", "load_bundle", "resolve_device",
 log = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "model.safetensors"
-CARD_FILE = "model_card.json"
-FORMAT = "specir-model-bundle"
-FORMAT_VERSION = 1
 
 
-def default_bundle_dir(name="default"):
+def default_bundle_dir(name: str = "default") -> Path:
     """Where a named bundle lives inside the package: ``specir/data/models/<name>/``."""
     return Path(__file__).parent / "data" / "models" / name
 
@@ -57,7 +62,7 @@ def check_device_name(device):
         )
 
 
-def resolve_device(device="auto"):
+def resolve_device(device: str | None = "auto") -> str:
     """``"auto"`` → ``"cuda"`` when a CUDA device is available, else ``"cpu"``.
 
     Anything but ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` is refused before a model is touched.
@@ -94,46 +99,13 @@ def resolve_device(device="auto"):
     return device
 
 
-def sha256_file(path):
+def sha256_file(path: str | os.PathLike) -> str:
     """Hex sha256 of a file."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def grid_description():
-    """The model grid and normalisation, as recorded in model cards."""
-    from specir.grid import GRID_DLOGLAM, GRID_LOGLAM0, GRID_NPIX, NORM_WINDOW
-
-    return {
-        "loglam0": GRID_LOGLAM0,
-        "dloglam": GRID_DLOGLAM,
-        "npix": GRID_NPIX,
-        "wavelength": "vacuum Angstrom, observed frame, 10**(loglam0 + dloglam * arange(npix))",
-        "flux_unit": "1e-17 erg / (s cm2 Angstrom)",
-        "normalisation": {
-            "statistic": "median flux of valid pixels",
-            "window_rest_angstrom": list(NORM_WINDOW),
-        },
-    }
-
-
-def band_description():
-    """WISE band definitions, as recorded in model cards."""
-    from specir.bands import WISE_BANDS
-
-    return [
-        {
-            "name": b.name,
-            "wavelength_um": b.wavelength_um,
-            "zero_point_jy": b.zero_point_jy,
-            "speclite_name": b.speclite_name,
-            "magnitude_system": "Vega (AllWISE profile-fit, wNmpro)",
-        }
-        for b in WISE_BANDS
-    ]
 
 
 @dataclass(frozen=True)
@@ -156,20 +128,17 @@ class ModelBundle:
     device: str
 
     @property
-    def z_range(self):
+    def z_range(self) -> tuple[float, float]:
         """Redshift range the model was trained on."""
         return tuple(self.card["z_range"])
 
-    def ood_d2(self, latent):
+    def ood_d2(self, latent) -> np.ndarray:
         """Squared Mahalanobis distance of latents (n, d) from the training latents."""
         ood = self.card["ood"]
-        mean = np.asarray(ood["latent_mean"])
-        icov = np.linalg.inv(np.asarray(ood["latent_cov"]))
-        d = np.asarray(latent, dtype=float) - mean
-        return np.einsum("ij,jk,ik->i", d, icov, d)
+        return mahalanobis_d2(latent, ood["latent_mean"], ood["latent_cov"])
 
 
-def save_bundle(model, card, path):
+def save_bundle(model, card: dict, path: str | os.PathLike) -> Path:
     """Write ``model`` (a :class:`~specir.model.SpecIRNet`) and its card to directory ``path``.
 
     The card's ``architecture``, ``grid``, ``bands``, ``standardisation`` and ``sha256``
@@ -219,8 +188,9 @@ def _resolve_path(path_or_name):
             "model",
             f"no default bundle is installed ({named} does not exist; it ships with specir, "
             "so this installation is incomplete)",
-            "reinstall specir, or train a bundle with `specir train configs/default.toml` "
-            "(see docs/training.rst) and pass model=PATH_TO_BUNDLE",
+            "reinstall specir, or train a bundle with "
+            "`specir train specir/data/models/default/train.toml` (see docs/training.rst) "
+            "and pass model=PATH_TO_BUNDLE",
         )
     raise SpecIRModelError(
         "model",
@@ -229,7 +199,9 @@ def _resolve_path(path_or_name):
     )
 
 
-def load_bundle(path_or_name="default", *, device="auto"):
+def load_bundle(
+    path_or_name: "str | os.PathLike | ModelBundle" = "default", *, device: str = "auto"
+) -> ModelBundle:
     """Load and verify a model bundle; cached per process, bundle and device.
 
     Parameters
@@ -259,18 +231,12 @@ def load_bundle(path_or_name="default", *, device="auto"):
             f"{path} lacks {WEIGHTS_FILE} or {CARD_FILE}",
             "point to a bundle written by `specir train`",
         )
-    stat = weights.stat()
-    return _load_cached(str(path), resolve_device(device), stat.st_mtime_ns, stat.st_size)
+    # cached per file versions: a rewritten card (``write_card_entry``) or new weights reload
+    stats = [(p.stat().st_mtime_ns, p.stat().st_size) for p in (weights, path / CARD_FILE)]
+    return _load_cached(str(path), resolve_device(device), *stats)
 
 
-@functools.lru_cache(maxsize=8)
-def _load_cached(path, device, _mtime_ns, _size):
-    import torch
-    from safetensors.torch import load_file
-
-    from specir.model import ModelConfig, SpecIRNet
-
-    path = Path(path)
+def _read_card(path):
     try:
         card = json.loads((path / CARD_FILE).read_text())
     except (OSError, json.JSONDecodeError) as exc:
@@ -285,6 +251,14 @@ def _load_cached(path, device, _mtime_ns, _size):
             f"is not a {FORMAT} v{FORMAT_VERSION} card",
             "use a bundle written by this version of specir",
         )
+    for key in ("z_range", "ood", "heads_trained"):
+        if key not in card:
+            raise SpecIRModelError("model_card.json", f"lacks {key!r}", "retrain the bundle")
+    return card
+
+
+def _check_card(card, path):
+    """Refuse a card whose checksum, grid or bands do not match the weights and specir."""
     digest = sha256_file(path / WEIGHTS_FILE)
     if digest != card.get("sha256"):
         raise SpecIRModelError(
@@ -302,10 +276,8 @@ def _load_cached(path, device, _mtime_ns, _size):
                 f"{key}={got.get(key)} differs from specir's model grid ({key}={grid[key]})",
                 "use a bundle trained on specir's grid, or retrain on it",
             )
-    if (
-        got.get("normalisation", {}).get("window_rest_angstrom")
-        != (grid["normalisation"]["window_rest_angstrom"])
-    ):
+    window = got.get("normalisation", {}).get("window_rest_angstrom")
+    if window != grid["normalisation"]["window_rest_angstrom"]:
         raise SpecIRModelError(
             "model_card.json grid",
             "normalisation window differs",
@@ -318,9 +290,20 @@ def _load_cached(path, device, _mtime_ns, _size):
             f"{bands} differ from specir.bands",
             "retrain with the current band definitions",
         )
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(path, device, _weights_stat, _card_stat):
+    import torch
+    from safetensors.torch import load_file
+
+    from specir.model import ModelConfig, SpecIRNet
+
+    path = Path(path)
+    card = _read_card(path)
+    _check_card(card, path)
     try:
-        config = ModelConfig(**card["architecture"])
-        model = SpecIRNet(config)
+        model = SpecIRNet(ModelConfig(**card["architecture"]))
         model.load_state_dict(load_file(str(path / WEIGHTS_FILE)), strict=True)
     except (KeyError, TypeError, RuntimeError) as exc:
         raise SpecIRModelError(
@@ -328,9 +311,6 @@ def _load_cached(path, device, _mtime_ns, _size):
             f"does not fit the architecture in the card ({exc})",
             "use the card written together with these weights",
         ) from exc
-    for key in ("z_range", "ood", "heads_trained"):
-        if key not in card:
-            raise SpecIRModelError("model_card.json", f"lacks {key!r}", "retrain the bundle")
     model.eval().to(torch.device(device))
     log.debug("loaded model bundle %s on %s", path, device)
     return ModelBundle(model=model, card=card, path=path, device=device)

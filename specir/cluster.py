@@ -1,12 +1,15 @@
 """The Dask distributed client every parallel step of specir runs on (one place to set it up)."""
 
 import contextlib
+from collections.abc import Iterator
 
 __all__ = ["dask_client"]
 
 
 @contextlib.contextmanager
-def dask_client(*, workers=1, scheduler=None, memory_limit="4GiB"):
+def dask_client(
+    *, workers: int = 1, scheduler: str | None = None, memory_limit: str = "4GiB"
+) -> Iterator:
     """A ``dask.distributed.Client``, closed (with its local cluster) on exit.
 
     Parameters

@@ -36,8 +36,12 @@ Examples
 from dataclasses import dataclass
 from pathlib import Path
 
+from specir.bands import WISE_BANDS
+
 __all__ = [
     "COLUMNS",
+    "IDENTITY_COLUMNS",
+    "PREDICTION_COLUMNS",
     "VAC_COLUMNS",
     "ColumnDef",
     "annotate_schema",
@@ -64,63 +68,59 @@ class ColumnDef:
     """Human-readable description."""
 
 
-_IR = {"w1": "em.IR.3-4um", "w2": "em.IR.4-8um", "w3": "em.IR.8-15um", "w4": "em.IR.15-30um"}
-_UM = {"w1": "3.4", "w2": "4.6", "w3": "12", "w4": "22"}
-
-
 def _band_columns():
     out = []
-    for b, em in _IR.items():
-        what = f"WISE {b.upper()} ({_UM[b]} um)"
-        out.append(
-            ColumnDef(
-                f"{b}_flux",
-                "float32",
-                "mJy",
-                f"phot.flux.density;{em}",
-                f"Predicted {what} flux density",
+    for b in WISE_BANDS:
+        em, what = b.ucd, b.label
+        for quantity, unit, ucd, noun in (
+            ("flux", "mJy", "phot.flux.density", "flux density"),
+            ("mag", "mag", "phot.mag", "Vega magnitude"),
+        ):
+            out.append(
+                ColumnDef(
+                    f"{b.name}_{quantity}",
+                    "float32",
+                    unit,
+                    f"{ucd};{em}",
+                    f"Predicted {what} {noun}",
+                )
             )
-        )
-        out.append(
-            ColumnDef(
-                f"{b}_flux_err",
-                "float32",
-                "mJy",
-                f"stat.error;phot.flux.density;{em}",
-                f"1-sigma uncertainty of the predicted {what} flux density",
+            out.append(
+                ColumnDef(
+                    f"{b.name}_{quantity}_err",
+                    "float32",
+                    unit,
+                    f"stat.error;{ucd};{em}",
+                    f"1-sigma uncertainty of the predicted {what} {noun}",
+                )
             )
-        )
-    for b, em in _IR.items():
-        what = f"WISE {b.upper()} ({_UM[b]} um)"
-        out.append(
-            ColumnDef(
-                f"{b}_mag", "float32", "mag", f"phot.mag;{em}", f"Predicted {what} Vega magnitude"
-            )
-        )
-        out.append(
-            ColumnDef(
-                f"{b}_mag_err",
-                "float32",
-                "mag",
-                f"stat.error;phot.mag;{em}",
-                f"1-sigma uncertainty of the predicted {what} Vega magnitude",
-            )
-        )
-    return out
+    # catalog order: all fluxes (with errors) first, then all magnitudes
+    return sorted(out, key=lambda c: ("_mag" in c.name, c.name[:2]))
 
 
-VAC_COLUMNS = (
+def _colour(a, b):
+    return ColumnDef(
+        f"{a.name}_{b.name}",
+        "float32",
+        "mag",
+        f"phot.color;{a.ucd};{b.ucd}",
+        f"Predicted {a.name.upper()}-{b.name.upper()} colour",
+    )
+
+
+IDENTITY_COLUMNS = (
     ColumnDef("id", "int64", "", "meta.id;meta.main", "Object identifier"),
     ColumnDef("ra", "float64", "deg", "pos.eq.ra;meta.main", "Right ascension (ICRS)"),
     ColumnDef("dec", "float64", "deg", "pos.eq.dec;meta.main", "Declination (ICRS)"),
     ColumnDef("z", "float64", "", "src.redshift", "Spectroscopic redshift"),
+)
+"""The columns that say which galaxy a row is (copied from the input catalog)."""
+
+VAC_COLUMNS = (
+    *IDENTITY_COLUMNS,
     *_band_columns(),
-    ColumnDef(
-        "w1_w2", "float32", "mag", "phot.color;em.IR.3-4um;em.IR.4-8um", "Predicted W1-W2 colour"
-    ),
-    ColumnDef(
-        "w2_w3", "float32", "mag", "phot.color;em.IR.4-8um;em.IR.8-15um", "Predicted W2-W3 colour"
-    ),
+    _colour(WISE_BANDS[0], WISE_BANDS[1]),
+    _colour(WISE_BANDS[1], WISE_BANDS[2]),
     ColumnDef(
         "log_lagn",
         "float32",
@@ -156,8 +156,11 @@ VAC_COLUMNS = (
 COLUMNS = {c.name: c for c in VAC_COLUMNS}
 """:data:`VAC_COLUMNS` by name."""
 
+PREDICTION_COLUMNS = tuple(c.name for c in VAC_COLUMNS[len(IDENTITY_COLUMNS) :])
+"""Names of the predicted columns, in order: the columns of ``predict_ir``'s table."""
 
-def column_metadata(field):
+
+def column_metadata(field) -> dict[str, str]:
     """Unit, UCD and description of one Arrow field (``""`` where unknown).
 
     Field metadata wins; a known value-added column name without metadata falls back to
@@ -174,7 +177,7 @@ def column_metadata(field):
     return out
 
 
-def annotate_schema(schema, definitions=None):
+def annotate_schema(schema, definitions: "dict[str, ColumnDef] | None" = None):
     """Return ``schema`` with unit/UCD/description field metadata for the columns it knows.
 
     Parameters
@@ -197,7 +200,9 @@ def annotate_schema(schema, definitions=None):
     return pa.schema(fields, metadata=schema.metadata)
 
 
-def write_column_metadata(catalog_dir, definitions=None):
+def write_column_metadata(
+    catalog_dir: str | Path, definitions: "dict[str, ColumnDef] | None" = None
+) -> None:
     """Write the column annotations into a HATS catalog's ``dataset/_common_metadata``.
 
     Parameters

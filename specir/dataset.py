@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from specir.bands import BAND_NAMES, N_BANDS
 from specir.constants import Z_RANGE
 from specir.errors import SpecIRInputError
 
@@ -19,10 +20,14 @@ __all__ = [
     "ColumnMap",
     "catalog_properties",
     "grid_rows",
+    "open_hats",
     "read_catalog_arrays",
     "split_labels",
     "targets_from",
 ]
+
+UGRIZ = "ugriz"
+"""The SDSS broad bands of the total-magnitude columns."""
 
 
 @dataclass(frozen=True)
@@ -38,14 +43,14 @@ class ColumnMap:
     flux: str = "flux"
     ivar: str = "ivar"
     mask: str = "mask"
-    mag: tuple = ("w1mpro", "w2mpro", "w3mpro", "w4mpro")
-    mag_err: tuple = ("w1sigmpro", "w2sigmpro", "w3sigmpro", "w4sigmpro")
-    snr: tuple = ("w1snr", "w2snr", "w3snr", "w4snr")
+    mag: tuple = tuple(f"{b}mpro" for b in BAND_NAMES)
+    mag_err: tuple = tuple(f"{b}sigmpro" for b in BAND_NAMES)
+    snr: tuple = tuple(f"{b}snr" for b in BAND_NAMES)
     log_lagn_true: str = "log_lagn_true"
     agn_type_true: str = "agn_type_true"
     q_pah_true: str = "q_pah_true"
-    flux_true: tuple = ("w1_flux_true", "w2_flux_true", "w3_flux_true", "w4_flux_true")
-    ugriz: tuple = ("modelmag_u", "modelmag_g", "modelmag_r", "modelmag_i", "modelmag_z")
+    flux_true: tuple = tuple(f"{b}_flux_true" for b in BAND_NAMES)
+    ugriz: tuple = tuple(f"modelmag_{b}" for b in UGRIZ)
     total_mag: str = "modelmag_r"
     """Total r-band AB magnitude the model sees next to the spectrum (aperture correction)."""
     optical_truths: tuple = (
@@ -63,7 +68,7 @@ class ColumnMap:
     def __post_init__(self):
         for name in ("mag", "mag_err", "snr", "flux_true", "ugriz"):
             value = tuple(getattr(self, name))
-            want = 5 if name == "ugriz" else 4
+            want = len(UGRIZ) if name == "ugriz" else N_BANDS
             if len(value) != want:
                 raise SpecIRInputError(
                     f"columns.{name}", f"has {len(value)} entries", f"give {want} column names"
@@ -73,28 +78,32 @@ class ColumnMap:
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
-def _main_catalog(path):
+def open_hats(path, *, field: str = "catalog"):
+    """Open a HATS catalog (or the main catalog of a collection) with ``hats.read_hats``.
+
+    Any failure to read it becomes a :class:`~specir.errors.SpecIRInputError` naming ``field``.
+    """
     import hats
 
     try:
         cat = hats.read_hats(path)
     except Exception as exc:  # hats raises several types for a non-catalog
         raise SpecIRInputError(
-            "catalog",
+            field,
             f"{path} is not a readable HATS catalog ({exc})",
             "pass the directory written by lsdb's write_catalog",
         ) from exc
     return getattr(cat, "main_catalog", cat)
 
 
-def catalog_properties(path):
+def catalog_properties(path) -> dict:
     """The HATS catalog's properties (name, builder, creation date, provenance keys), as JSON."""
-    info = _main_catalog(path).catalog_info
+    info = open_hats(path).catalog_info
     props = info.model_dump(mode="json") if hasattr(info, "model_dump") else dict(vars(info))
     return {k: v for k, v in props.items() if v is not None}
 
 
-def grid_rows(column, name, npix=None):
+def grid_rows(column, name: str, npix: int | None = None) -> np.ndarray:
     """An (n, npix) array from a list column of spectra (``npix``: the model grid's 3921).
 
     ``column`` is a pyarrow (chunked) array of lists or an Arrow-backed pandas Series, as lsdb
@@ -133,33 +142,11 @@ def _float_col(table, name, n):
     return table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
 
 
-def read_catalog_arrays(
-    path, columns=None, *, z_range=Z_RANGE, max_rows=0, batch_rows=2048, progress=True
-):
-    """Read a HATS catalog into prepared arrays (columnar, partition by partition).
+def _columns_to_read(cat, path, c):
+    """The catalog columns to read: the needed ones (refused when absent) and the optional."""
+    from hats.pixel_math.spatial_index import SPATIAL_INDEX_COLUMN
 
-    Returns
-    -------
-    dict
-        ``flux`` (n, npix) float32 normalised, ``valid`` (n, npix) bool, ``z``, ``norm``,
-        ``flags``, ``hp29`` (spatial index), ``mag``/``mag_err``/``snr`` (n, 4), ``ugriz``
-        (n, 5), ``r_mag`` (total r-band magnitude, NaN where missing or invalid),
-        ``log_lagn_true``, ``agn_type_true``, ``q_pah_true``, ``flux_true`` (n, 4),
-        ``optical_truths`` and ``dust_truths`` (n, k); unavailable truths are NaN.
-        Rows flagged ``NO_DATA`` are dropped.
-    """
-    import pyarrow.parquet as pq
-    from hats.io.paths import pixel_catalog_file
-    from hats.pixel_math.spatial_index import SPATIAL_INDEX_COLUMN, compute_spatial_index
-    from tqdm.auto import tqdm
-
-    from specir.grid import Flags
-    from specir.spectra import prepare_grid_arrays, total_mag_array
-
-    columns = columns or ColumnMap()
-    cat = _main_catalog(path)
     schema_names = set(cat.schema.names) if cat.schema is not None else None
-    c = columns
     needed = [c.ra, c.dec, c.z, c.flux, c.ivar, *c.mag, *c.mag_err, *c.snr]
     if schema_names is not None:
         missing = [n for n in needed if n not in schema_names]
@@ -182,50 +169,89 @@ def read_catalog_arrays(
         SPATIAL_INDEX_COLUMN,
     ]
     read = needed + [n for n in optional if n and (schema_names is None or n in schema_names)]
-    read = list(dict.fromkeys(read))
+    return list(dict.fromkeys(read))
+
+
+def _prepare_batch(t, c, z_range):
+    """One Arrow table of catalog rows as prepared arrays; rows without data are dropped."""
+    from hats.pixel_math.spatial_index import SPATIAL_INDEX_COLUMN, compute_spatial_index
+
+    from specir.grid import Flags
+    from specir.spectra import prepare_grid_arrays, total_mag_array
+
+    n = len(t)
+    flux = grid_rows(t.column(c.flux), c.flux)
+    ivar = grid_rows(t.column(c.ivar), c.ivar)
+    mask = grid_rows(t.column(c.mask), c.mask) if c.mask in t.column_names else None
+    z = _float_col(t, c.z, n)
+    prep = prepare_grid_arrays(
+        flux, ivar, z, mask=None if mask is None else mask != 0, z_range=z_range
+    )
+    keep = (np.asarray(prep.flags) & int(Flags.NO_DATA)) == 0
+    if SPATIAL_INDEX_COLUMN in t.column_names:
+        hp29 = t.column(SPATIAL_INDEX_COLUMN).to_numpy()
+    else:
+        hp29 = compute_spatial_index(_float_col(t, c.ra, n), _float_col(t, c.dec, n))
+    part = {
+        "flux": np.asarray(prep.flux, np.float32),
+        "valid": np.asarray(prep.ivar) > 0,
+        "z": z,
+        "norm": np.asarray(prep.norm, np.float64),
+        "flags": np.asarray(prep.flags, np.int64),
+        "hp29": np.asarray(hp29, np.int64),
+        "r_mag": total_mag_array(_float_col(t, c.total_mag, n), n),
+        "log_lagn_true": _float_col(t, c.log_lagn_true, n),
+        "agn_type_true": _float_col(t, c.agn_type_true, n),
+        "q_pah_true": _float_col(t, c.q_pah_true, n),
+    }
+    for key in ("mag", "mag_err", "snr", "ugriz", "flux_true", "optical_truths", "dust_truths"):
+        part[key] = _truth_block(t, getattr(c, key), n)
+    return {k: v[keep] for k, v in part.items()}
+
+
+def read_catalog_arrays(
+    path, columns=None, *, z_range=Z_RANGE, max_rows=0, batch_rows=2048, progress=True
+) -> dict:
+    """Read a HATS catalog into prepared arrays (columnar, partition by partition).
+
+    Parameters
+    ----------
+    path : path-like
+        The HATS catalog.
+    columns : ColumnMap, optional
+        Its column names (default: the agreed names).
+    z_range : tuple of float
+        Redshift range; rows outside it are flagged ``Z_OUT_OF_RANGE`` (and kept).
+    max_rows : int
+        Stop after this many usable rows (0: all), pixels in the catalog's order.
+    batch_rows : int
+        Rows per Arrow batch (bounds memory).
+
+    Returns
+    -------
+    dict
+        ``flux`` (n, npix) float32 normalised, ``valid`` (n, npix) bool, ``z``, ``norm``,
+        ``flags``, ``hp29`` (spatial index), ``mag``/``mag_err``/``snr`` (n, bands), ``ugriz``
+        (n, 5), ``r_mag`` (total r-band magnitude, NaN where missing or invalid),
+        ``log_lagn_true``, ``agn_type_true``, ``q_pah_true``, ``flux_true`` (n, bands),
+        ``optical_truths`` and ``dust_truths`` (n, k); unavailable truths are NaN.
+        Rows flagged ``NO_DATA`` are dropped.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from hats.io.paths import pixel_catalog_file
+    from tqdm.auto import tqdm
+
+    c = columns or ColumnMap()
+    cat = open_hats(path)
+    read = _columns_to_read(cat, path, c)
     parts, n_total = [], 0
     pixels = cat.get_healpix_pixels()
     for pixel in tqdm(pixels, desc="reading catalog", disable=not progress, unit="partition"):
         pf = pq.ParquetFile(str(pixel_catalog_file(cat.catalog_base_dir, pixel)))
         for batch in pf.iter_batches(batch_size=batch_rows, columns=read):
-            import pyarrow as pa
-
-            t = pa.Table.from_batches([batch])
-            n = len(t)
-            flux = grid_rows(t.column(c.flux), c.flux)
-            ivar = grid_rows(t.column(c.ivar), c.ivar)
-            mask = grid_rows(t.column(c.mask), c.mask) if c.mask in t.column_names else None
-            z = _float_col(t, c.z, n)
-            prep = prepare_grid_arrays(
-                flux, ivar, z, mask=None if mask is None else mask != 0, z_range=z_range
-            )
-            keep = (np.asarray(prep.flags) & int(Flags.NO_DATA)) == 0
-            if SPATIAL_INDEX_COLUMN in t.column_names:
-                hp29 = t.column(SPATIAL_INDEX_COLUMN).to_numpy()
-            else:
-                hp29 = compute_spatial_index(_float_col(t, c.ra, n), _float_col(t, c.dec, n))
-            agn_type = _float_col(t, c.agn_type_true, n)
-            part = {
-                "flux": np.asarray(prep.flux, np.float32)[keep],
-                "valid": (np.asarray(prep.ivar) > 0)[keep],
-                "z": z[keep],
-                "norm": np.asarray(prep.norm, np.float64)[keep],
-                "flags": np.asarray(prep.flags, np.int64)[keep],
-                "hp29": np.asarray(hp29, np.int64)[keep],
-                "mag": np.stack([_float_col(t, m, n) for m in c.mag], 1)[keep],
-                "mag_err": np.stack([_float_col(t, m, n) for m in c.mag_err], 1)[keep],
-                "snr": np.stack([_float_col(t, m, n) for m in c.snr], 1)[keep],
-                "ugriz": np.stack([_float_col(t, m, n) for m in c.ugriz], 1)[keep],
-                "r_mag": total_mag_array(_float_col(t, c.total_mag, n), n)[keep],
-                "flux_true": np.stack([_float_col(t, m, n) for m in c.flux_true], 1)[keep],
-                "log_lagn_true": _float_col(t, c.log_lagn_true, n)[keep],
-                "agn_type_true": agn_type[keep],
-                "q_pah_true": _float_col(t, c.q_pah_true, n)[keep],
-                "optical_truths": _truth_block(t, c.optical_truths, n)[keep],
-                "dust_truths": _truth_block(t, c.dust_truths, n)[keep],
-            }
-            parts.append(part)
-            n_total += int(keep.sum())
+            parts.append(_prepare_batch(pa.Table.from_batches([batch]), c, z_range))
+            n_total += len(parts[-1]["z"])
             if max_rows and n_total >= max_rows:
                 break
         if max_rows and n_total >= max_rows:
@@ -241,7 +267,7 @@ def read_catalog_arrays(
 
 
 def _truth_block(table, names, n):
-    """(n, len(names)) float array of truth columns; NaN where a column is absent."""
+    """(n, len(names)) float array of the columns ``names``; NaN where a column is absent."""
     return np.stack([_float_col(table, m, n) for m in names], 1) if names else np.empty((n, 0))
 
 
@@ -254,7 +280,9 @@ def _mix64(x):
         return x ^ (x >> np.uint64(31))
 
 
-def split_labels(hp29, *, order=5, fractions=(0.8, 0.1, 0.1), seed=42):
+def split_labels(
+    hp29, *, order: int = 5, fractions: tuple = (0.8, 0.1, 0.1), seed: int = 42
+) -> np.ndarray:
     """Split label (0 train, 1 val, 2 test) of each row from its HEALPix pixel at ``order``.
 
     Every row of one pixel gets the same label, so no pixel is in two splits.
@@ -273,7 +301,7 @@ def split_labels(hp29, *, order=5, fractions=(0.8, 0.1, 0.1), seed=42):
     return np.searchsorted(edges, u, side="right").astype(np.int8)
 
 
-def targets_from(data, *, snr_detect=2.0):
+def targets_from(data: dict, *, snr_detect: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
     """Detection / upper-limit masks from AllWISE-style columns."""
     mag, err, snr = data["mag"], data["mag_err"], data["snr"]
     detected = np.isfinite(mag) & np.isfinite(err) & (err > 0) & ~(snr < snr_detect)

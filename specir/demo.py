@@ -47,7 +47,7 @@ def _simulate(path, n, seed, workers):
     write_survey(path, n=n, seed=seed, config=config, n_workers=workers)
 
 
-def demo_queries(url, table):
+def demo_queries(url: str, table: str) -> tuple:
     """The demo's two queries through pyvo: a cone search and a TOPCAT-style ADQL query.
 
     Returns
@@ -71,7 +71,16 @@ def demo_queries(url, table):
     return cone, agn
 
 
-def run_demo(*, n=3000, seed=7, recipe=None, workdir="data/demo", workers=2, port=8080, serve=True):
+def run_demo(
+    *,
+    n: int = 3000,
+    seed: int = 7,
+    recipe=None,
+    workdir: str = "data/demo",
+    workers: int = 2,
+    port: int = 8080,
+    serve: bool = True,
+) -> dict:
     """Run the demo (after Ctrl-C when ``serve``).
 
     Returns

@@ -14,7 +14,6 @@ __all__ = [
     "GRID_NPIX",
     "NORM_WINDOW",
     "Flags",
-    "grid_edges",
     "grid_wavelength",
 ]
 
@@ -28,7 +27,7 @@ NORM_WINDOW = (5300.0, 5850.0)
 """Rest-frame window (Å) whose median flux normalises each spectrum, as in spender."""
 
 
-def grid_wavelength():
+def grid_wavelength() -> np.ndarray:
     """Vacuum wavelengths of the model grid's pixel centres, in Å.
 
     Returns
@@ -42,18 +41,6 @@ def grid_wavelength():
     ((3921,), 3784.43, 9332.54)
     """
     return 10.0 ** (GRID_LOGLAM0 + GRID_DLOGLAM * np.arange(GRID_NPIX))
-
-
-def grid_edges():
-    """Pixel edges of the model grid in Å (3922 values).
-
-    Interior edges are the arithmetic midpoints between pixel centres and the two outer edges
-    lie half a neighbouring spacing beyond the end pixels: the convention of specutils'
-    ``FluxConservingResampler``, so that both resample identically.
-    """
-    from specir.resample import edges_from_centres
-
-    return edges_from_centres(grid_wavelength())
 
 
 class Flags(enum.IntFlag):

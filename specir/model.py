@@ -36,12 +36,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from specir.bands import N_BANDS
 from specir.errors import SpecIRInputError
 from specir.grid import GRID_NPIX
 
-__all__ = ["N_BANDS", "ModelConfig", "SpecIRNet", "flops_per_spectrum"]
+__all__ = ["ModelConfig", "SpecIRNet", "flops_per_spectrum"]
 
-N_BANDS = 4
 _LOG_SIGMA_MIN, _LOG_SIGMA_MAX = -7.0, 3.0
 
 
@@ -262,7 +262,7 @@ class SpecIRNet(nn.Module):
         return {n: getattr(self, n).tolist() for n in names}
 
 
-def flops_per_spectrum(model, *, batch=64):
+def flops_per_spectrum(model, *, batch: int = 64) -> float:
     """Floating-point operations of one forward pass per spectrum.
 
     Counted with :class:`torch.utils.flop_counter.FlopCounterMode` (convolutions and matrix

@@ -26,29 +26,20 @@ from pathlib import Path
 
 import numpy as np
 
-from specir.bands import BAND_NAMES, mag_to_mjy
+from specir.bands import BAND_NAMES, N_BANDS, mag_to_mjy
 from specir.bundle import load_bundle, resolve_device
+from specir.columns import COLUMNS, PREDICTION_COLUMNS
 from specir.errors import SpecIRInputError
 from specir.grid import Flags
+from specir.inference import gaussian_outputs, run_network
 from specir.spectra import total_mag_array
 
 __all__ = ["OUTPUT_COLUMNS", "check_options", "predict_ir", "predict_prepared"]
 
 log = logging.getLogger(__name__)
 
-OUTPUT_COLUMNS = (
-    *(f"{b}_flux" for b in BAND_NAMES),
-    *(f"{b}_flux_err" for b in BAND_NAMES),
-    *(f"{b}_mag" for b in BAND_NAMES),
-    *(f"{b}_mag_err" for b in BAND_NAMES),
-    "w1_w2",
-    "w2_w3",
-    "log_lagn",
-    "log_lagn_err",
-    "q_pah",
-    "q_pah_err",
-    "flags",
-)
+OUTPUT_COLUMNS = PREDICTION_COLUMNS
+"""Names of the prediction table's columns, in order (those of :mod:`specir.columns`)."""
 AGN_THRESHOLD = 0.5
 
 
@@ -89,47 +80,51 @@ def check_options(*, model="default", device="auto", batch_size=None):
     resolve_device(device)
 
 
-def run_network(bundle, flux, valid_or_ivar, z, norm, r_mag=None, *, batch_size=None):
-    """Raw network outputs (numpy) for arrays already prepared on the grid, in batches."""
-    import torch
+def _unit(name):
+    """The astropy unit of an output column (VOUnit has no dex(erg/s), only log(erg/s))."""
+    from astropy import units as u
 
-    model, device = bundle.model, bundle.device
-    n = len(z)
-    r_mag = np.full(n, np.nan) if r_mag is None else r_mag
-    if batch_size is None:
-        batch_size = 1024 if device == "cpu" else 8192
-    if int(batch_size) < 1:
-        raise SpecIRInputError("batch_size", f"is {batch_size}", "pass a positive integer")
-    keys = (
-        "latent",
-        "mag_mu",
-        "mag_logsig",
-        "lagn_mu",
-        "lagn_logsig",
-        "agn_logit",
-        "qpah_mu",
-        "qpah_logsig",
-    )
-    parts = {k: [] for k in keys}
-    with torch.inference_mode():
-        for start in range(0, n, int(batch_size)):
-            sl = slice(start, start + int(batch_size))
-            t = [
-                torch.as_tensor(np.ascontiguousarray(a[sl]), dtype=torch.float32).to(device)
-                for a in (flux, valid_or_ivar, z, norm, r_mag)
-            ]
-            out = model(*t)
-            for k in keys:
-                parts[k].append(out[k].float().cpu().numpy())
-    if n == 0:
-        d = model.config.latent_dim
-        empty = {
-            "latent": np.zeros((0, d)),
-            "mag_mu": np.zeros((0, 4)),
-            "mag_logsig": np.zeros((0, 4)),
-        }
-        return {k: empty.get(k, np.zeros(0)) for k in keys}
-    return {k: np.concatenate(v).astype(np.float64) for k, v in parts.items()}
+    return u.dex(u.erg / u.s) if name == "log_lagn" else u.Unit(COLUMNS[name].unit)
+
+
+def _output_table(bundle, out, ok, flags):
+    """The prediction table (:data:`OUTPUT_COLUMNS`) from raw network outputs of rows ``ok``.
+
+    Sets ``OUT_OF_DISTRIBUTION`` in ``flags``; rows not ``ok`` are NaN.
+    """
+    from astropy.table import QTable
+
+    n = len(ok)
+
+    def fill(values, shape=()):
+        full = np.full((n, *shape), np.nan)
+        full[ok] = values
+        return full
+
+    g = gaussian_outputs(out)
+    mag, mag_err = fill(g["mag_mu"], (N_BANDS,)), fill(g["mag_sig"], (N_BANDS,))
+    flux_mjy, flux_err = mag_to_mjy(mag, mag_err)
+    heads = bundle.card["heads_trained"]
+    is_agn = g["p_agn"] >= AGN_THRESHOLD
+    lagn = np.where(is_agn, g["lagn_mu"], np.nan)
+    lagn_err = np.where(is_agn, g["lagn_sig"], np.nan)
+    if not heads.get("log_lagn", False):
+        lagn = lagn_err = np.full(ok.sum(), np.nan)
+    qpah, qpah_err = g["qpah_mu"], g["qpah_sig"]
+    if not heads.get("q_pah", False):
+        qpah = qpah_err = np.full(ok.sum(), np.nan)
+    d2 = fill(bundle.ood_d2(out["latent"]))
+    flags[ok & (d2 > bundle.card["ood"]["threshold_d2"])] |= int(Flags.OUT_OF_DISTRIBUTION)
+    values = {"flags": flags, "log_lagn": fill(lagn), "log_lagn_err": fill(lagn_err)}
+    values.update(q_pah=fill(qpah), q_pah_err=fill(qpah_err))
+    for i, b in enumerate(BAND_NAMES):
+        values.update({f"{b}_flux": flux_mjy[:, i], f"{b}_flux_err": flux_err[:, i]})
+        values.update({f"{b}_mag": mag[:, i], f"{b}_mag_err": mag_err[:, i]})
+    values["w1_w2"], values["w2_w3"] = mag[:, 0] - mag[:, 1], mag[:, 1] - mag[:, 2]
+    table = QTable()
+    for name in OUTPUT_COLUMNS:
+        table[name] = values[name] if name == "flags" else values[name] * _unit(name)
+    return table
 
 
 def predict_prepared(prepared, *, r_mag=None, model="default", device="auto", batch_size=None):
@@ -157,9 +152,6 @@ def predict_prepared(prepared, *, r_mag=None, model="default", device="auto", ba
     astropy.table.QTable
         The columns listed in this module's docstring.
     """
-    from astropy import units as u
-    from astropy.table import QTable
-
     from specir.spectra import PreparedSpectra
 
     if not isinstance(prepared, PreparedSpectra):
@@ -191,44 +183,11 @@ def predict_prepared(prepared, *, r_mag=None, model="default", device="auto", ba
     if bundle.model.config.total_mag_input:
         flags[~np.isfinite(r)] |= int(Flags.NO_TOTAL_MAG)
     ok = ~nodata & ((flags & Flags.IMPLAUSIBLE) == 0)  # no number for the impossible
-    out = run_network(bundle, flux[ok], ivar[ok], z[ok], norm[ok], r[ok], batch_size=batch_size)
+    out = run_network(
+        bundle.model, (flux[ok], ivar[ok], z[ok], norm[ok], r[ok]), batch_size=batch_size
+    )
 
-    def fill(values, shape=()):
-        full = np.full((n, *shape), np.nan)
-        full[ok] = values
-        return full
-
-    mag = fill(out["mag_mu"], (4,))
-    mag_err = fill(np.exp(out["mag_logsig"]), (4,))
-    flux_mjy, flux_err = mag_to_mjy(mag, mag_err)
-    heads = bundle.card["heads_trained"]
-    p_agn = 1.0 / (1.0 + np.exp(-out["agn_logit"]))
-    lagn = np.where(p_agn >= AGN_THRESHOLD, out["lagn_mu"], np.nan)
-    lagn_err = np.where(p_agn >= AGN_THRESHOLD, np.exp(out["lagn_logsig"]), np.nan)
-    if not heads.get("log_lagn", False):
-        lagn = lagn_err = np.full(ok.sum(), np.nan)
-    qpah, qpah_err = out["qpah_mu"], np.exp(out["qpah_logsig"])
-    if not heads.get("q_pah", False):
-        qpah = qpah_err = np.full(ok.sum(), np.nan)
-    d2 = fill(bundle.ood_d2(out["latent"]))
-    flags[ok & (d2 > bundle.card["ood"]["threshold_d2"])] |= int(Flags.OUT_OF_DISTRIBUTION)
-
-    table = QTable()
-    for i, b in enumerate(BAND_NAMES):
-        table[f"{b}_flux"] = flux_mjy[:, i] * u.mJy
-    for i, b in enumerate(BAND_NAMES):
-        table[f"{b}_flux_err"] = flux_err[:, i] * u.mJy
-    for i, b in enumerate(BAND_NAMES):
-        table[f"{b}_mag"] = mag[:, i] * u.mag
-    for i, b in enumerate(BAND_NAMES):
-        table[f"{b}_mag_err"] = mag_err[:, i] * u.mag
-    table["w1_w2"] = (mag[:, 0] - mag[:, 1]) * u.mag
-    table["w2_w3"] = (mag[:, 1] - mag[:, 2]) * u.mag
-    table["log_lagn"] = fill(lagn) * u.dex(u.erg / u.s)
-    table["log_lagn_err"] = fill(lagn_err) * u.dex
-    table["q_pah"] = fill(qpah) * u.percent
-    table["q_pah_err"] = fill(qpah_err) * u.percent
-    table["flags"] = flags
+    table = _output_table(bundle, out, ok, flags)
     table.meta.update(
         {
             "model": str(bundle.path),

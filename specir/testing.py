@@ -6,7 +6,7 @@ from pathlib import Path
 __all__ = ["sdss_data_dir"]
 
 
-def sdss_data_dir():
+def sdss_data_dir() -> Path | None:
     """Folder with the real SDSS test spectra, or ``None`` when it is absent.
 
     Looks at the environment variable ``SPECIR_TEST_DATA`` first (a folder holding

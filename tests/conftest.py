@@ -88,6 +88,16 @@ def tiny_config(catalog, output, **kw):
     return TrainConfig(**base)
 
 
+@pytest.fixture
+def train_config(fixture_catalog):
+    """``train_config(output, **overrides)``: a tiny training config on the fixture catalog."""
+
+    def make(output, **kw):
+        return tiny_config(fixture_catalog, output, **kw)
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def fixture_arrays(fixture_catalog):
     from specir.dataset import read_catalog_arrays

@@ -31,7 +31,7 @@ def heldout_figures(catalog):
     from specir.bands import mjy_to_mag
     from specir.bundle import load_bundle
     from specir.dataset import read_catalog_arrays, targets_from
-    from specir.evaluate import network_predictions
+    from specir.scoring import network_predictions
 
     bundle = load_bundle("default", device="cpu")
     data = read_catalog_arrays(catalog, progress=False)

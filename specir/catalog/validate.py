@@ -22,14 +22,17 @@ from pathlib import Path
 import numpy as np
 
 from specir.bands import BAND_NAMES
+from specir.columns import IDENTITY_COLUMNS, PREDICTION_COLUMNS
 from specir.errors import SpecIRInputError
+from specir.scoring import chi_stats
 
 __all__ = ["chi_summary", "validate_vac"]
 
 log = logging.getLogger(__name__)
 
-_VAC_COLUMNS = ["id", "ra", "dec", "z", "flags"] + [
-    f"{b}_{k}" for b in BAND_NAMES for k in ("mag", "mag_err")
+# the value-added columns it reads: identity, flags, the predicted magnitudes and their errors
+_VAC_COLUMNS = [c.name for c in IDENTITY_COLUMNS] + [
+    n for n in PREDICTION_COLUMNS if n == "flags" or n.endswith(("_mag", "_mag_err"))
 ]
 _WISE_COLUMNS = [f"{b}{k}" for b in BAND_NAMES for k in ("mpro", "sigmpro", "snr")]
 
@@ -49,7 +52,7 @@ def _add_chi(df, *, snr_detect):
     return df
 
 
-def chi_summary(df):
+def chi_summary(df) -> dict[str, dict]:
     """χ²_N, coverage and counts per band from ``chi_wN`` columns.
 
     Examples
@@ -59,21 +62,10 @@ def chi_summary(df):
     >>> s["w1"]["chi2_n"], s["w1"]["n"]
     (1.0, 2)
     """
-    out = {}
-    for b in BAND_NAMES:
-        chi = np.asarray(df[f"chi_{b}"], dtype=np.float64)
-        chi = chi[np.isfinite(chi)]
-        out[b] = {
-            "n": len(chi),
-            "chi2_n": float(np.mean(chi**2)) if len(chi) else float("nan"),
-            "coverage_68": float(np.mean(np.abs(chi) <= 1.0)) if len(chi) else float("nan"),
-            "coverage_95": float(np.mean(np.abs(chi) <= 1.959964)) if len(chi) else float("nan"),
-            "median_chi": float(np.median(chi)) if len(chi) else float("nan"),
-        }
-    return out
+    return {b: chi_stats(df[f"chi_{b}"]) for b in BAND_NAMES}
 
 
-def validate_vac(vac, wise, out, *, radius_arcsec=1.0, snr_detect=2.0):
+def validate_vac(vac, wise, out, *, radius_arcsec: float = 1.0, snr_detect: float = 2.0) -> dict:
     """Crossmatch ``vac`` with ``wise``, add ``chi_wN`` columns, write ``out``.
 
     Returns the summary also written to ``<out>_summary.json``.

@@ -19,6 +19,12 @@ def add_arguments(parser):
     parser.add_argument("--max-train-rows", type=int, default=20000)
     parser.add_argument("--max-eval-rows", type=int, default=0)
     parser.add_argument("--baseline-epochs", type=int, default=None)
+    parser.add_argument(
+        "--write-card",
+        action="store_true",
+        help="also write the result into the bundle's model card (heldout_evaluation); "
+        "the weights are not touched",
+    )
 
 
 def run(args):
@@ -32,6 +38,7 @@ def run(args):
         max_train_rows=args.max_train_rows,
         max_eval_rows=args.max_eval_rows,
         baseline_epochs=args.baseline_epochs,
+        write_card=args.write_card,
     )
     log.info("wrote %s/metrics.json and figures", args.out)
     return 0

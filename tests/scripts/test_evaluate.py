@@ -1,13 +1,13 @@
-"""``specir evaluate`` and the train/predict command lines on the mechanics fixture.
+"""``specir evaluate`` on the mechanics fixture: metrics, baselines, figures, --write-card.
 
 MECHANICS CHECK, NOT A SCIENCE CHECK (see tests/fixture_survey.py).
 """
 
 import argparse
 import json
+import shutil
 
 from specir.scripts import evaluate as ev
-from specir.scripts import train as tr
 
 
 def _run(module, argv):
@@ -16,23 +16,22 @@ def _run(module, argv):
     return module.run(parser.parse_args(argv))
 
 
-def test_evaluate_writes_metrics_baselines_and_figures(trained_bundle, fixture_catalog, tmp_path):
+def test_evaluate_writes_metrics_baselines_figures_and_card(
+    trained_bundle, fixture_catalog, tmp_path
+):
+    bundle = tmp_path / "bundle"
+    shutil.copytree(trained_bundle, bundle)
+    weights = (bundle / "model.safetensors").read_bytes()
     out = tmp_path / "eval"
-    assert (
-        _run(
-            ev,
-            [
-                str(trained_bundle),
-                str(fixture_catalog),
-                "--out",
-                str(out),
-                "--baseline-epochs",
-                "2",
-            ],
-        )
-        == 0
-    )
+    argv = [str(bundle), str(fixture_catalog), "--out", str(out), "--baseline-epochs", "2"]
+    assert _run(ev, [*argv, "--write-card"]) == 0
     m = json.loads((out / "metrics.json").read_text())
+    card = json.loads((bundle / "model_card.json").read_text())
+    # the card holds what the run measured (NaN as null), the weights are untouched
+    assert json.loads(json.dumps(m).replace("NaN", "null")) == card["heldout_evaluation"]
+    assert (bundle / "model.safetensors").read_bytes() == weights
+    assert m["command"].startswith(f"specir evaluate {bundle} {fixture_catalog} --out {out}")
+    assert "not marked as simulated" in m["measured_on"]
     assert m["scored_rows"] == "HEALPix test split"  # same catalog as training: test split only
     assert set(m["methods"]) == {
         "model",
@@ -58,28 +57,3 @@ def test_evaluate_writes_metrics_baselines_and_figures(trained_bundle, fixture_c
         assert ceiling[band]["nmad"] < 0.5 * mean["bands"][band]["nmad"]
     for png in ("pred_vs_obs.png", "chi_hist.png", "lagn_qpah.png"):
         assert (out / png).stat().st_size > 1000
-
-
-def test_train_command_from_toml(fixture_catalog, tmp_path):
-    cfg = tmp_path / "train.toml"
-    cfg.write_text(
-        f'catalog = "{fixture_catalog}"\noutput = "bundle"\nepochs = 1\nbatch_size = 64\n'
-        "split_order = 2\nsplit_fractions = [0.6, 0.2, 0.2]\nmax_rows = 200\n"
-        "[model]\nchannels = [4, 8]\nkernels = [9, 5]\nstrides = [8, 4]\nmlp_hidden = 16\n"
-        "latent_dim = 6\n[training_data]\ndescription = 'mechanics fixture'\n"
-    )
-    assert _run(tr, [str(cfg)]) == 0
-    card = json.loads((tmp_path / "bundle" / "model_card.json").read_text())
-    assert card["training_data"]["n_rows_read"] == 200
-    assert (tmp_path / "bundle.checkpoints" / "last.pt").is_file()
-
-
-def test_cli_registers_commands():
-    from specir.scripts.main import COMMANDS
-
-    for name in ("train", "predict", "evaluate"):
-        assert name in COMMANDS
-    from specir.scripts.main import _build_parser
-
-    args = _build_parser().parse_args(["predict", "a.fits", "-o", "x.ecsv"])
-    assert args.files == ["a.fits"]

@@ -1,0 +1,173 @@
+"""Scoring: how well Gaussian predictions match observed (and simulated true) WISE photometry.
+
+Metrics, per band, over detections (``wNsnr >= snr_detect``), in Vega magnitudes:
+
+- ``chi2_n`` = mean of (pred − obs)² / (σ_pred² + σ_obs²) (1 for calibrated errors);
+- ``coverage_68`` / ``coverage_95``: fraction with |pred − obs| ≤ 1 σ_tot / 1.96 σ_tot;
+- ``rms`` and ``nmad`` (1.4826 × median |r − median r|) of the residuals r = pred − obs, and of
+  pred − true where the catalog holds ``wN_flux_true``;
+- colour residuals W1−W2 and W2−W3 (rows detected in both bands);
+- log L_AGN (true AGN only) and q_PAH: rms, nmad, 68% coverage; AGN-presence accuracy.
+
+``specir train`` scores its test split with :func:`metrics_for_split`, ``specir evaluate`` the
+model and every baseline with :func:`score`, ``specir catalog validate`` a value-added catalog's
+normalised residuals with :func:`chi_stats`.
+"""
+
+import numpy as np
+
+from specir.bands import BAND_NAMES, mjy_to_mag
+from specir.dataset import targets_from
+from specir.fitting import SPECTRUM_INPUTS
+from specir.inference import gaussian_outputs, run_network
+
+__all__ = [
+    "chi_stats",
+    "gauss_stats",
+    "metrics_for_split",
+    "network_predictions",
+    "nmad",
+    "normalised_residuals",
+    "score",
+]
+
+Z_95 = 1.959964
+"""Half-width of the central 95% interval of a unit Gaussian."""
+
+
+def nmad(r):
+    """Normalised median absolute deviation of the finite values (NaN when there are none).
+
+    Examples
+    --------
+    >>> nmad(np.array([-1.0, 0.0, 1.0, np.nan]))
+    1.4826
+    """
+    r = r[np.isfinite(r)]
+    return float(1.4826 * np.median(np.abs(r - np.median(r)))) if len(r) else float("nan")
+
+
+def rms(r):
+    """Root mean square of the finite values (NaN when there are none)."""
+    r = r[np.isfinite(r)]
+    return float(np.sqrt(np.mean(r**2))) if len(r) else float("nan")
+
+
+def chi_stats(chi):
+    """``n``, ``chi2_n``, ``coverage_68``, ``coverage_95`` and ``median_chi`` of residuals.
+
+    Examples
+    --------
+    >>> s = chi_stats(np.array([1.0, -1.0, 3.0, np.nan]))
+    >>> s["n"], s["chi2_n"], s["coverage_68"]
+    (3, 3.6666666666666665, 0.6666666666666666)
+    """
+    chi = np.asarray(chi, dtype=np.float64)
+    chi = chi[np.isfinite(chi)]
+    if not len(chi):
+        nan = float("nan")
+        return {"n": 0, "chi2_n": nan, "coverage_68": nan, "coverage_95": nan, "median_chi": nan}
+    return {
+        "n": len(chi),
+        "chi2_n": float(np.mean(chi**2)),
+        "coverage_68": float(np.mean(np.abs(chi) <= 1.0)),
+        "coverage_95": float(np.mean(np.abs(chi) <= Z_95)),
+        "median_chi": float(np.median(chi)),
+    }
+
+
+def gauss_stats(pred, sig, obs, obs_err=0.0):
+    """Calibration and scatter of Gaussian predictions ``pred ± sig`` against ``obs ± obs_err``."""
+    ok = np.isfinite(pred) & np.isfinite(obs) & np.isfinite(sig)
+    if not ok.any():
+        return {"n": 0}
+    r = pred[ok] - obs[ok]
+    tot = np.sqrt(sig[ok] ** 2 + (obs_err[ok] if np.ndim(obs_err) else obs_err) ** 2)
+    stats = chi_stats(r / tot)
+    del stats["median_chi"]
+    return {**stats, "bias": float(np.median(r)), "rms": rms(r), "nmad": nmad(r)}
+
+
+def normalised_residuals(pred, data, idx, snr_detect):
+    """Per band, (pred − obs) / σ_tot of the detections among rows ``idx``."""
+    det = targets_from(data, snr_detect=snr_detect)[0][idx]
+    r = (pred["mag_mu"] - data["mag"][idx]) / np.sqrt(
+        pred["mag_sig"] ** 2 + data["mag_err"][idx] ** 2
+    )
+    return [r[det[:, i], i] for i in range(len(BAND_NAMES))]
+
+
+def _band_scores(pred, data, idx, det):
+    mag, err = data["mag"][idx], data["mag_err"][idx]
+    mu, sig = pred["mag_mu"], pred["mag_sig"]
+    true_mag = mjy_to_mag(data["flux_true"][idx])
+    out = {}
+    for i, b in enumerate(BAND_NAMES):
+        d = det[:, i]
+        m = gauss_stats(mu[d, i], sig[d, i], mag[d, i], err[d, i])
+        t = np.isfinite(true_mag[:, i])
+        if t.any():
+            m["vs_true"] = {
+                "rms": rms(mu[t, i] - true_mag[t, i]),
+                "nmad": nmad(mu[t, i] - true_mag[t, i]),
+            }
+        out[b] = m
+    return out
+
+
+def _colour_scores(pred, data, idx, det):
+    mag, mu = data["mag"][idx], pred["mag_mu"]
+    out = {}
+    for i, j in ((0, 1), (1, 2)):
+        both = det[:, i] & det[:, j]
+        r = (mu[both, i] - mu[both, j]) - (mag[both, i] - mag[both, j])
+        out[f"{BAND_NAMES[i]}_{BAND_NAMES[j]}"] = {
+            "n": int(both.sum()),
+            "bias": float(np.median(r)) if len(r) else float("nan"),
+            "rms": rms(r),
+            "nmad": nmad(r),
+        }
+    return out
+
+
+def score(pred: dict, data: dict, idx: np.ndarray, *, snr_detect: float = 2.0) -> dict:
+    """Metrics of predictions ``pred`` (as :func:`network_predictions` gives them) on rows ``idx``.
+
+    ``data`` holds the arrays of :func:`specir.dataset.read_catalog_arrays`.
+    """
+    det = targets_from(data, snr_detect=snr_detect)[0][idx]
+    out = {
+        "bands": _band_scores(pred, data, idx, det),
+        "colours": _colour_scores(pred, data, idx, det),
+    }
+    if "lagn_mu" in pred:
+        agn = np.nan_to_num(data["agn_type_true"][idx]) > 0
+        truth = np.where(agn, data["log_lagn_true"][idx], np.nan)
+        out["log_lagn"] = gauss_stats(pred["lagn_mu"], pred["lagn_sig"], truth)
+        known = np.isfinite(data["agn_type_true"][idx])
+        if known.any() and "p_agn" in pred:
+            out["agn_presence_accuracy"] = float(
+                np.mean((pred["p_agn"][known] >= 0.5) == agn[known])
+            )
+    if "qpah_mu" in pred:
+        out["q_pah"] = gauss_stats(pred["qpah_mu"], pred["qpah_sig"], data["q_pah_true"][idx])
+    return out
+
+
+def network_predictions(
+    model, data: dict, idx: np.ndarray, *, inputs=SPECTRUM_INPUTS, hide_total_mag: bool = False
+) -> dict:
+    """A network's Gaussian predictions (:func:`~specir.inference.gaussian_outputs`) on rows
+    ``idx``; ``hide_total_mag`` withholds the total r-band magnitude (spectrum only)."""
+    arrays = [None if (k == "r_mag" and hide_total_mag) else data[k][idx] for k in inputs]
+    return gaussian_outputs(run_network(model, arrays, batch_size=1024))
+
+
+def metrics_for_split(model, data: dict, idx: np.ndarray, snr_detect: float = 2.0) -> dict:
+    """Metrics of a spectrum model on rows ``idx`` (used for the model card)."""
+    if len(idx) == 0:
+        return {"n": 0}
+    return {
+        "n": len(idx),
+        **score(network_predictions(model, data, idx), data, idx, snr_detect=snr_detect),
+    }

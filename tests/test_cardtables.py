@@ -1,0 +1,62 @@
+"""Metrics in README.md and docs/modelcard.rst are written from the shipped model card.
+
+Fails when either file differs from what ``specir.cardtables`` renders from the card: after
+``specir evaluate default HELDOUT --out DIR --write-card``, run
+``PYTHONPATH=. python docs/make_card_tables.py``.
+"""
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from specir.bundle import default_bundle_dir
+from specir.cardtables import heldout_rst, readme_summary, render, replace_block
+from specir.errors import SpecIRInputError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def card():
+    return json.loads((default_bundle_dir() / "model_card.json").read_text())
+
+
+@pytest.mark.parametrize("name", ["README.md", "docs/modelcard.rst"])
+def test_docs_say_what_the_card_says(card, name):
+    if not (ROOT / name).is_file():
+        pytest.skip(f"{name} is not beside this installation (not a source checkout)")
+    rendered = render(ROOT, card)[ROOT / name]
+    assert (ROOT / name).read_text() == rendered, (
+        f"{name} differs from the model card: run `PYTHONPATH=. python docs/make_card_tables.py`"
+    )
+
+
+def test_numbers_come_from_the_card(card):
+    ev = card["heldout_evaluation"]
+    w3 = ev["methods"]["model"]["bands"]["w3"]
+    assert f"{w3['nmad']:.3f}" in heldout_rst(card)
+    assert f"{w3['chi2_n']:.2f}" in readme_summary(card)
+    changed = copy.deepcopy(card)
+    changed["heldout_evaluation"]["methods"]["model"]["bands"]["w3"]["nmad"] = 9.87654
+    assert "9.877" in heldout_rst(changed) and "9.88" in readme_summary(changed)
+
+
+def test_acceptance_verdicts_follow_the_numbers(card):
+    good = copy.deepcopy(card)
+    for band in good["heldout_evaluation"]["methods"]["model"]["bands"].values():
+        band.update(chi2_n=1.0, coverage_68=0.68)
+    text = heldout_rst(good)
+    assert "χ²_N within 0.9–1.1: met in every band" in text
+    bad = copy.deepcopy(good)
+    bad["heldout_evaluation"]["methods"]["model"]["bands"]["w2"]["chi2_n"] = 1.5
+    assert "χ²_N within 0.9–1.1: not met: W2 1.50" in heldout_rst(bad)
+
+
+def test_a_card_without_the_evaluation_is_refused(card):
+    bare = {k: v for k, v in card.items() if k != "heldout_evaluation"}
+    with pytest.raises(SpecIRInputError, match="--write-card"):
+        heldout_rst(bare)
+    with pytest.raises(SpecIRInputError, match="markers"):
+        replace_block("no markers here", "heldout-table", "x", style="rst")

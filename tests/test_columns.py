@@ -1,0 +1,21 @@
+"""Column definitions (``specir.columns``) follow the band table, and predict_ir uses them."""
+
+from specir.bands import WISE_BANDS
+from specir.columns import COLUMNS, IDENTITY_COLUMNS, PREDICTION_COLUMNS, VAC_COLUMNS
+from specir.predict import OUTPUT_COLUMNS
+
+
+def test_descriptions_and_ucds_come_from_the_band_table():
+    for band in WISE_BANDS:
+        flux = COLUMNS[f"{band.name}_flux"]
+        assert f"{band.wavelength_um:.4g} um" in flux.description
+        assert flux.ucd == f"phot.flux.density;{band.ucd}"
+        assert COLUMNS[f"{band.name}_mag_err"].ucd == f"stat.error;phot.mag;{band.ucd}"
+    assert "11.56 um" in COLUMNS["w3_mag"].description  # Jarrett et al. (2011), not "12"
+
+
+def test_one_list_of_predicted_columns():
+    assert OUTPUT_COLUMNS is PREDICTION_COLUMNS
+    names = [c.name for c in VAC_COLUMNS]
+    assert names == [c.name for c in IDENTITY_COLUMNS] + list(PREDICTION_COLUMNS)
+    assert len(set(names)) == len(names) and PREDICTION_COLUMNS[-1] == "flags"

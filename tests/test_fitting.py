@@ -1,0 +1,110 @@
+"""The training loop (``specir.fitting``): the censored likelihood, validation through the one
+batched forward pass, early stopping.
+
+MECHANICS CHECK, NOT A SCIENCE CHECK where the fixture catalog is used (tests/fixture_survey.py).
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from specir.dataset import targets_from
+from specir.fitting import SPECTRUM_INPUTS, ir_loss, standardise_from, validation_loss
+from specir.model import SpecIRNet
+
+
+def _batch(mag, err, det, up):
+    n = len(mag)
+    nan = torch.full((n,), float("nan"))
+    return {
+        "mag": torch.tensor(mag).reshape(n, 1).repeat(1, 4),
+        "mag_err": torch.tensor(err).reshape(n, 1).repeat(1, 4),
+        "detected": torch.tensor(det).reshape(n, 1).repeat(1, 4),
+        "upper": torch.tensor(up).reshape(n, 1).repeat(1, 4),
+        "log_lagn_true": nan,
+        "agn_type_true": nan,
+        "q_pah_true": nan,
+    }
+
+
+def _out(mu, logsig=-2.0):
+    mu = torch.tensor(mu, requires_grad=True)
+    n = len(mu)
+    return mu, {"mag_mu": mu.reshape(n, 1).repeat(1, 4), "mag_logsig": torch.full((n, 4), logsig)}
+
+
+def test_censored_loss_pushes_predictions_below_the_limit():
+    # upper limit at 15 mag: a prediction brighter than the limit (14) is pushed fainter
+    mu, out = _out([14.0])
+    loss, _ = ir_loss(out, _batch([15.0], [float("nan")], [False], [True]))
+    loss.backward()
+    assert mu.grad.item() < 0  # gradient descent increases mu: fainter, below the flux limit
+    # well below the limit the censored term costs almost nothing and barely pulls ...
+    mu2, out2 = _out([17.0])
+    loss2, _ = ir_loss(out2, _batch([15.0], [float("nan")], [False], [True]))
+    loss2.backward()
+    assert loss2.item() < 0.01 and abs(mu2.grad.item()) < 0.05
+    # ... whereas treating the limit as a detection would pull it back to 15 mag
+    mu3, out3 = _out([17.0])
+    loss3, _ = ir_loss(out3, _batch([15.0], [0.1], [True], [False]))
+    loss3.backward()
+    assert loss3.item() > 10 * loss2.item() and mu3.grad.item() > 0
+
+
+def test_detection_loss_includes_observed_error():
+    _, out = _out([15.5], logsig=np.log(1e-3))
+    tight, _ = ir_loss(out, _batch([15.0], [0.01], [True], [False]))
+    _, out = _out([15.5], logsig=np.log(1e-3))
+    loose, _ = ir_loss(out, _batch([15.0], [0.5], [True], [False]))
+    # sigma_tot = sqrt(sig_pred^2 + sig_obs^2): a large observed error forgives the residual
+    assert loose.item() < tight.item()
+    expected = 0.5 * (np.log(2 * np.pi * (0.5**2 + 1e-6)) + 0.25 / (0.5**2 + 1e-6))
+    assert loose.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_validation_loss_matches_the_loss_of_one_direct_pass(
+    fixture_arrays, train_config, tmp_path
+):
+    cfg = train_config(tmp_path / "x")
+    torch.manual_seed(0)
+    net = SpecIRNet(cfg.model).eval()
+    idx = np.arange(50)
+    masks = targets_from(fixture_arrays, snr_detect=cfg.snr_detect)
+    standardise_from(net, fixture_arrays, masks[0], idx)
+    batch = {
+        k: torch.as_tensor(fixture_arrays[k][idx], dtype=torch.float32)
+        for k in (
+            *SPECTRUM_INPUTS,
+            "mag",
+            "mag_err",
+            "log_lagn_true",
+            "agn_type_true",
+            "q_pah_true",
+        )
+    }
+    batch["detected"], batch["upper"] = (torch.as_tensor(m[idx]) for m in masks)
+    with torch.inference_mode():
+        expected, _ = ir_loss(net(*(batch[k] for k in SPECTRUM_INPUTS)), batch)
+    got = validation_loss(net, fixture_arrays, idx, masks, cfg)
+    assert got == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_early_stopping_keeps_the_best_epochs_weights(train_config, tmp_path):
+    from specir.fitting import _Run
+
+    cfg = train_config(tmp_path / "x", epochs=10, patience=2)
+    torch.manual_seed(0)
+    net = SpecIRNet(cfg.model)
+    run = _Run(net, cfg)
+    weights = []
+    for val in (3.0, 2.0, 2.5, 1.9, 2.2, 2.4):
+        with torch.no_grad():
+            net.head_mag[0].bias.add_(1.0)  # a visible change per epoch
+        weights.append(net.head_mag[0].bias.clone())
+        run.record(train_loss=0.0, val_loss=val)
+        if not run.running:
+            break
+    st = run.state
+    assert st["epoch"] == 6 and st["best_epoch"] == 4 and st["bad_epochs"] == 2
+    assert [h["val"] for h in st["history"]] == [3.0, 2.0, 2.5, 1.9, 2.2, 2.4]
+    assert torch.equal(st["best_state"]["head_mag.0.bias"], weights[3])

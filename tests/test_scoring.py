@@ -1,0 +1,68 @@
+"""Metrics (``specir.scoring``): values that can be worked out by hand."""
+
+import numpy as np
+import pytest
+
+from specir.scoring import chi_stats, gauss_stats, nmad, normalised_residuals, rms, score
+
+
+def test_chi_stats_by_hand():
+    s = chi_stats([0.5, -1.5, 2.5, np.nan, 0.0])
+    assert s["n"] == 4
+    assert s["chi2_n"] == pytest.approx((0.25 + 2.25 + 6.25 + 0) / 4)
+    assert s["coverage_68"] == 0.5 and s["coverage_95"] == 0.75
+    assert s["median_chi"] == pytest.approx(0.25)
+    empty = chi_stats([np.nan])
+    assert empty["n"] == 0 and np.isnan(empty["chi2_n"])
+
+
+def test_gauss_stats_combines_predicted_and_observed_errors():
+    pred, obs = np.array([1.0, 2.0, 3.0]), np.zeros(3)
+    s = gauss_stats(pred, np.full(3, 0.6), obs, np.full(3, 0.8))  # sigma_tot = 1
+    assert s["chi2_n"] == pytest.approx((1 + 4 + 9) / 3)
+    assert s["coverage_68"] == pytest.approx(1 / 3) and s["bias"] == 2.0
+    assert s["rms"] == pytest.approx(np.sqrt(14 / 3)) and s["nmad"] == pytest.approx(1.4826)
+    assert gauss_stats(np.array([np.nan]), np.ones(1), np.ones(1)) == {"n": 0}
+
+
+def test_nmad_and_rms_ignore_nan():
+    assert nmad(np.array([1.0, 2.0, 3.0, np.nan])) == pytest.approx(1.4826)
+    assert rms(np.array([3.0, 4.0, np.nan])) == pytest.approx(np.sqrt(12.5))
+    assert np.isnan(nmad(np.array([np.nan])))
+
+
+def _data(n=6):
+    mag = np.tile([14.0, 13.5, 10.0, 8.0], (n, 1))
+    err = np.full((n, 4), 0.1)
+    snr = np.full((n, 4), 10.0)
+    snr[0, 3] = 1.0  # row 0 not detected in W4
+    return {
+        "mag": mag,
+        "mag_err": err,
+        "snr": snr,
+        "flux_true": np.full((n, 4), np.nan),
+        "agn_type_true": np.array([0, 1, 2, 0, 0, 1], float)[:n],
+        "log_lagn_true": np.array([np.nan, 44, 45, np.nan, np.nan, 43])[:n],
+        "q_pah_true": np.full(n, 2.0),
+    }
+
+
+def test_score_counts_detections_and_scores_agn_on_true_agn():
+    data, idx = _data(), np.arange(6)
+    pred = {
+        "mag_mu": data["mag"] + 0.1,
+        "mag_sig": np.full((6, 4), np.sqrt(0.01)),  # sigma_tot = sqrt(0.02)
+        "lagn_mu": np.full(6, 44.0),
+        "lagn_sig": np.ones(6),
+        "p_agn": np.array([0.1, 0.9, 0.9, 0.9, 0.1, 0.2]),
+    }
+    s = score(pred, data, idx)
+    assert s["bands"]["w1"]["n"] == 6 and s["bands"]["w4"]["n"] == 5
+    assert s["bands"]["w1"]["chi2_n"] == pytest.approx(0.01 / 0.02)
+    assert s["bands"]["w1"]["bias"] == pytest.approx(0.1)
+    assert s["colours"]["w1_w2"]["rms"] == pytest.approx(0.0, abs=1e-12)
+    assert s["log_lagn"]["n"] == 3  # the three true AGN
+    assert s["agn_presence_accuracy"] == pytest.approx(4 / 6)
+    assert "vs_true" not in s["bands"]["w1"] and "q_pah" not in s
+    chi = normalised_residuals(pred, data, idx, 2.0)
+    assert len(chi[3]) == 5 and np.allclose(chi[0], 0.1 / np.sqrt(0.02))
