@@ -21,6 +21,7 @@ __all__ = [
     "PublishedTable",
     "load_catalog",
     "parse_catalog_spec",
+    "schema_description",
     "tap_schema_tables",
     "votable_type",
 ]
@@ -110,6 +111,8 @@ class PublishedTable:
     """The ``hats`` catalog object (None for TAP_SCHEMA tables)."""
     data: pa.Table | None = None
     """Rows of an in-memory table (TAP_SCHEMA)."""
+    nrows: int | None = None
+    """Number of rows (from the HATS properties), if known."""
     _by_name: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -257,7 +260,9 @@ def load_catalog(path, *, schema="specir", table=None):
         f"HATS catalog {info.catalog_name} ({info.total_rows} rows), HEALPix-partitioned"
     )
     log.info("publishing %s.%s from %s (%d columns)", schema, name, root, len(columns))
-    return PublishedTable(f"{schema}.{name}", columns, desc, ra, dec, root, cat)
+    table = PublishedTable(f"{schema}.{name}", columns, desc, ra, dec, root, cat)
+    table.nrows = info.total_rows
+    return table
 
 
 _S = pa.string()
@@ -316,6 +321,19 @@ TAP_SCHEMA_KEYS = [
 ]
 
 
+def schema_description(schema):
+    """The description of a published schema (TAP_SCHEMA.schemas and VOSI tables).
+
+    Examples
+    --------
+    >>> schema_description("tap_schema")
+    'TAP metadata: the schemas, tables, columns and keys published here (TAP 1.1)'
+    """
+    if schema == "tap_schema":
+        return "TAP metadata: the schemas, tables, columns and keys published here (TAP 1.1)"
+    return f"HEALPix-partitioned (HATS) catalogs published by specir in schema {schema}"
+
+
 def tap_schema_tables(tables):
     """The five TAP_SCHEMA tables describing ``tables`` and themselves."""
     tables = list(tables)
@@ -326,10 +344,7 @@ def tap_schema_tables(tables):
     everything = tables + meta
     schemas = {t.name.split(".")[0] for t in everything}
     rows = {
-        "schemas": [
-            (s, None, "TAP metadata" if s == "tap_schema" else "specir value-added catalogs", i)
-            for i, s in enumerate(sorted(schemas))
-        ],
+        "schemas": [(s, None, schema_description(s), i) for i, s in enumerate(sorted(schemas))],
         "tables": [
             (t.name.split(".")[0], t.name, "table", None, t.description, i)
             for i, t in enumerate(everything)
@@ -369,4 +384,5 @@ def tap_schema_tables(tables):
             [pa.array(list(a), type=ty) for a, (_, ty, _) in zip(arrays, cols, strict=True)],
             schema=schema,
         )
+        t.nrows = t.data.num_rows
     return meta
