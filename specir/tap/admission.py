@@ -102,6 +102,7 @@ def serve_parse_requests():
     from specir.tap.adql import translate_template
 
     sys.setrecursionlimit(20_000)  # left-recursive rules (long OR chains) recurse deeply
+    os.nice(10)  # a hostile parse yields the CPU to the serving processes
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     _send(stdout, "ready")
     while True:

@@ -20,11 +20,18 @@ from specir.errors import SpecIRInputError, SpecIRQueryError, SpecIRServiceError
 from specir.tap.admission import ParsePool, Slots
 from specir.tap.adql import MACROS, TableInfo, translate_template
 from specir.tap.engine_errors import engine_error
+from specir.tap.grammar import prepare
 from specir.tap.schema import load_catalog, parse_catalog_spec, tap_schema_tables
 
 __all__ = ["Engine", "EngineConfig", "QueryResult"]
 
 log = logging.getLogger(__name__)
+
+INLINE_CHARS = 2000
+INLINE_DEPTH = 8
+"""Queries at most this long and this deeply nested are parsed in the serving process (a
+few milliseconds, bounded by these limits); longer or deeper ones go to a killable parse
+worker."""
 
 
 @dataclass(frozen=True)
@@ -183,9 +190,10 @@ class Engine:
         cfg = self.config
         tables = dict(self.translator_tables, **(uploads or {}))
         limits = {"max_chars": cfg.max_query_chars, "max_depth": cfg.max_depth}
-        if self._parser is not None:
+        small = len(adql) <= INLINE_CHARS and prepare(adql, **limits).depth <= INLINE_DEPTH
+        if self._parser is not None and not small:
             template = self._parser.translate(adql, tables, **limits)
-        else:
+        else:  # short, shallow text parses in milliseconds: no round trip to a worker
             template = translate_template(adql, tables, **limits)
         return template, template.render(self._source)
 

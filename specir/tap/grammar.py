@@ -59,6 +59,8 @@ class Prepared:
     text: str
     literals: dict = field(default_factory=dict)
     """Placeholder (as lexed, quotes included) -> SQL text to emit instead."""
+    depth: int = 0
+    """Deepest parenthesis nesting of the text."""
 
 
 _NUMBER = re.compile(r"(?<![\w.])(\d+)(?:\.(\d*))?([eE])([+-]?\d+)")
@@ -103,7 +105,7 @@ def prepare(adql, *, max_chars=MAX_CHARS, max_depth=MAX_DEPTH):
     if len(adql) > max_chars:
         raise ADQLError(f"the query is longer than {max_chars} characters", "shorten it")
     out, literals, nonce = [], {}, secrets.token_hex(3)
-    depth, i, start = 0, 0, 0
+    depth, deepest, i, start = 0, 0, 0, 0
     while i < len(adql):
         c = adql[i]
         if c in "'\"":
@@ -124,6 +126,7 @@ def prepare(adql, *, max_chars=MAX_CHARS, max_depth=MAX_DEPTH):
             continue
         if c == "(":
             depth += 1
+            deepest = max(deepest, depth)
             if depth > max_depth:
                 raise ADQLError(
                     f"parentheses are nested deeper than {max_depth} levels", "simplify the query"
@@ -140,7 +143,7 @@ def prepare(adql, *, max_chars=MAX_CHARS, max_depth=MAX_DEPTH):
             'identifier ("name")',
             "quote it",
         )
-    return Prepared(text, literals)
+    return Prepared(text, literals, deepest)
 
 
 class _Raise(ErrorListener):

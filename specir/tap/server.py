@@ -129,6 +129,15 @@ class BackgroundServer:
         """Kept for callers of the former API: :meth:`shutdown` closes everything."""
 
 
+def _check_catalogs(catalogs):
+    """Refuse a bad catalog before any worker process starts."""
+    from specir.tap.schema import load_catalog, parse_catalog_spec
+
+    for item in catalogs:
+        spec = parse_catalog_spec(item)
+        load_catalog(spec.path, schema=spec.schema or "specir", table=spec.table)
+
+
 def serve(
     catalogs,
     *,
@@ -174,11 +183,7 @@ def serve(
         return server
     from hypercorn.run import run
 
-    from specir.tap.schema import load_catalog, parse_catalog_spec
-
-    for item in settings.catalogs:  # refuse a bad catalog before any worker starts
-        spec = parse_catalog_spec(item)
-        load_catalog(spec.path, schema=spec.schema or "specir", table=spec.table)
+    _check_catalogs(settings.catalogs)
     sock = bind(host, port)
     url = settings.base_url(sock.getsockname()[1])
     settings = dataclasses.replace(
