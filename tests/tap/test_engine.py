@@ -165,3 +165,13 @@ def test_engine_config_and_catalogs_are_validated():
         Engine(["/nonexistent/catalog"], config=EngineConfig(parse_workers=0))
     with pytest.raises(SpecIRInputError, match="TAP_SCHEMA"):
         Engine(["tap_schema.x=/tmp"], config=EngineConfig(parse_workers=0))
+
+
+def test_ilike_and_offset(engine, truth):
+    res = engine.query(
+        "SELECT table_name FROM TAP_SCHEMA.tables WHERE table_name ILIKE 'SPECIR.%' "
+        "ORDER BY table_name"
+    )
+    assert list(res.table.column("table_name").to_pylist()) == ["specir.other", "specir.vac"]
+    res = engine.query("SELECT id FROM specir.vac ORDER BY id OFFSET 2", maxrec=3)
+    assert res.table.column("id").to_pylist() == sorted(truth.id)[2:5]

@@ -158,3 +158,39 @@ def _redirected(url, data, cookie):
         assert exc.code == 303
         return exc.headers["Location"]
     raise AssertionError("no redirect")
+
+
+def test_stilts_upload_join_matches_a_local_crossmatch(server, truth, tmp_path, stilts, sep):
+    """TOPCAT's upload join goes through the same STILTS TAP client code."""
+    pick = truth.sample(25, random_state=5)
+    mine = tmp_path / "mine.csv"
+    mine.write_text(
+        "n,ra,dec\n"
+        + "".join(f"{n},{r},{d}\n" for n, (r, d) in enumerate(zip(pick.ra, pick.dec, strict=True)))
+    )
+    out = tmp_path / "out.csv"
+    subprocess.run(
+        [
+            stilts,
+            "tapquery",
+            f"tapurl={server.url}",
+            "adql=SELECT m.n, v.id FROM TAP_UPLOAD.mine AS m JOIN specir.vac AS v ON "
+            "1 = CONTAINS(POINT('ICRS', v.ra, v.dec), CIRCLE('ICRS', m.ra, m.dec, 0.02))",
+            "nupload=1",
+            f"upload1={mine}",
+            "ufmt1=csv",
+            "upname1=mine",
+            "ofmt=csv",
+            f"out={out}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    got = sorted(tuple(map(int, line.split(","))) for line in out.read_text().split()[1:])
+    expected = sorted(
+        (n, int(i))
+        for n, (r, d) in enumerate(zip(pick.ra, pick.dec, strict=True))
+        for i in truth.id[sep(truth.ra.to_numpy(), truth.dec.to_numpy(), r, d) <= 0.02]
+    )
+    assert len(expected) >= 25 and got == expected
