@@ -4,6 +4,7 @@ HTTP is in :mod:`specir.tap.app`; this module turns checked request parameters i
 sync and async queries (with ``TAP_UPLOAD`` tables), and Simple Cone Search.
 """
 
+import dataclasses
 import logging
 import math
 import re
@@ -125,8 +126,6 @@ class TAPService:
         limits = self.config.limits
         cfg = settings.engine
         if limits.max_duration_s != int(cfg.timeout_s):  # the engine's limit is the job's
-            import dataclasses
-
             limits = dataclasses.replace(
                 limits, default_duration_s=int(cfg.timeout_s), max_duration_s=int(cfg.timeout_s)
             )
