@@ -53,10 +53,9 @@ class EngineConfig:
     queue_timeout_s : float
         How long a query waits for a slot before it is refused.
     memory_limit : str
-        DuckDB ``memory_limit`` of each of the engine's two databases (one runs the cheap,
-        region-pruned queries, the other everything else).
+        DuckDB ``memory_limit``.
     threads : int
-        DuckDB worker threads of each database.
+        DuckDB worker threads.
     max_query_chars, max_depth : int
         Longest ADQL text and deepest parenthesis nesting accepted (checked before parsing).
     parse_workers : int
@@ -127,34 +126,20 @@ class Engine:
             self.tables[table.name] = table
         if not self.tables:
             raise SpecIRInputError("catalogs", "is empty", "pass at least one HATS catalog")
+        self._db = duckdb.connect(":memory:")
         cfg = self.config
         self.slots = Slots(cfg.max_concurrent, reserved=cfg.reserved_cheap)
         self._parser = None
         if cfg.parse_workers:
             self._parser = ParsePool(cfg.parse_workers, timeout_s=cfg.parse_timeout_s)
-        catalogs = list(self.tables.values())
-        self.tables.update((t.name, t) for t in tap_schema_tables(catalogs))
-        self._index_names()
-        # cheap (region-pruned) and other queries run in two databases over the same files,
-        # each with its own task scheduler, so cone searches never queue behind a runaway join
-        self._dbs = {cheap: self._database() for cheap in (True, False)}
+        self._setup()
         for t in self.tables.values():  # the first HEALPix cone computation compiles code
             if t.catalog is not None:
                 t.catalog.filter_by_cone(0.0, 0.0, 1.0)
 
     # -- set-up --------------------------------------------------------------------------
-    def _index_names(self):
-        self.translator_tables = {}
-        for t in self.tables.values():
-            info = TableInfo(t.name, t.sql, t.ra_column, t.dec_column)
-            self.translator_tables[t.name] = info
-            bare = t.name.split(".")[-1]
-            if sum(1 for o in self.tables if o.split(".")[-1] == bare) == 1:
-                self.translator_tables.setdefault(bare, info)
-
-    def _database(self):
-        """A locked-down in-memory DuckDB database publishing every table."""
-        db = duckdb.connect(":memory:")
+    def _setup(self):
+        db = self._db
         db.execute(f"SET threads={int(self.config.threads)}")
         db.execute(f"SET memory_limit='{self.config.memory_limit}'")
         db.execute("SET parquet_metadata_cache=true")
@@ -163,18 +148,24 @@ class Engine:
             db.execute(macro)
         for name in sorted({t.name.split(".")[0] for t in self.tables.values()}):
             db.execute(f'CREATE SCHEMA "{name}"')
+        for t in list(self.tables.values()):
+            db.execute(f"CREATE VIEW {t.sql} AS {t.select(t.glob)}")
+        for t in tap_schema_tables(self.tables.values()):
+            t.create(db)
+            self.tables[t.name] = t
+        self.translator_tables = {}
         for t in self.tables.values():
-            if t.data is not None:
-                t.create(db)
-            else:
-                db.execute(f"CREATE VIEW {t.sql} AS {t.select(t.glob)}")
+            info = TableInfo(t.name, t.sql, t.ra_column, t.dec_column)
+            self.translator_tables[t.name] = info
+            bare = t.name.split(".")[-1]
+            if sum(1 for o in self.tables if o.split(".")[-1] == bare) == 1:
+                self.translator_tables.setdefault(bare, info)
         dirs = sorted({str(t.root) + "/" for t in self.tables.values() if t.root is not None})
         db.execute(f"SET allowed_directories={dirs!r}")
         db.execute("SET enable_external_access=false")
         db.execute("SET autoinstall_known_extensions=false")
         db.execute("SET autoload_known_extensions=false")
         db.execute("SET lock_configuration=true")
-        return db
 
     def _source(self, info, regions):
         table = self.tables[info.name]
@@ -242,13 +233,13 @@ class Engine:
             )
         try:
             limit = cfg.timeout_s if timeout_s is None else min(float(timeout_s), cfg.timeout_s)
-            return self._run(self._dbs[cheap], tr, maxrec, limit, on_start, uploads)
+            return self._run(tr, maxrec, limit, on_start, uploads)
         finally:
             self.slots.release(cheap=cheap)
 
-    def _run(self, db, tr, maxrec, limit, on_start, uploads):
+    def _run(self, tr, maxrec, limit, on_start, uploads):
         start = time.perf_counter()
-        cur = db.cursor()
+        cur = self._db.cursor()
         for name, table in uploads.items():
             cur.register(f"tap_upload_{name}", table)
         if on_start is not None:
@@ -308,5 +299,4 @@ class Engine:
     def close(self):
         if self._parser is not None:
             self._parser.close()
-        for db in self._dbs.values():
-            db.close()
+        self._db.close()
