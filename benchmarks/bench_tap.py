@@ -4,7 +4,9 @@ Measures, over real HTTP on 127.0.0.1 with the service in its own process:
 
 * p50/p95 latency of a 1-arcminute cone search (random centres, sync, VOTable BINARY2);
 * p50/p95 latency of a full-table aggregate;
-* throughput of 50 concurrent clients running cone searches, and the number of failures.
+* throughput of 50 concurrent clients running cone searches, and the number of failures;
+* the same 50 clients while hostile traffic runs: 2 clients sending slow-to-parse ADQL (deep
+  nesting, long OR chains) and 4 sending runaway cross joins, in a loop (``--hostile``).
 
 Usage::
 
@@ -15,12 +17,10 @@ Writes ``benchmarks/results/tap.json``.
 
 import argparse
 import json
-import os
-import socket
-import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -33,39 +33,35 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+HOSTILE_PARSE = (
+    "SELECT "
+    + "(" * 29
+    + "z"
+    + ")" * 29
+    + " AS v FROM {table} WHERE "
+    + " OR ".join(f"z > {i / 1000}" for i in range(1500))
+)
+RUNAWAY = "SELECT COUNT(*) AS n FROM {table} AS a, {table} AS b, {table} AS c"
 
 
-def start_server(catalog, port, threads, concurrent):
-    code = (
-        "import logging, sys; logging.basicConfig(level=logging.WARNING)\n"
-        "from specir.tap.engine import EngineConfig\n"
-        "from specir.tap.server import serve\n"
-        f"serve([{str(catalog)!r}], port={port}, engine_config=EngineConfig("
-        f"threads={threads}, max_concurrent={concurrent}))\n"
-    )
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
-    url = f"http://127.0.0.1:{port}/tap"
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(url + "/availability", timeout=1).read()
-            return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("the TAP service did not start")
+def start_server(catalog, args):
+    from specir.tap.testing import ServerProcess
+
+    options = ["--threads", str(args.threads), "--max-concurrent", str(args.max_concurrent)]
+    options += ["--workers", str(args.workers), "--timeout", str(args.query_timeout)]
+    options += ["--job-dir", str(Path(args.workdir) / "jobs")]
+    return ServerProcess([catalog], *options, timeout_s=600)
 
 
 def sync(url, query):
     data = urllib.parse.urlencode({"LANG": "ADQL", "QUERY": query}).encode()
     t0 = time.perf_counter()
-    with urllib.request.urlopen(url + "/sync", data=data, timeout=120) as resp:
-        body = resp.read()
-        status = resp.status
+    try:
+        with urllib.request.urlopen(url + "/sync", data=data, timeout=120) as resp:
+            body = resp.read()
+            status = resp.status
+    except urllib.error.HTTPError as exc:
+        body, status = exc.read(), exc.code
     dt = time.perf_counter() - t0
     if status != 200 or b'value="ERROR"' in body:
         raise RuntimeError(_error_text(body))
@@ -110,15 +106,8 @@ def percentiles(times):
     }
 
 
-def measure(url, table, args):
-    """Latencies and concurrent throughput of one TAP service."""
-    rng = np.random.default_rng(1)
-    agg_q = AGGREGATE.format(table=table)
-    for _ in range(5):  # warm-up
-        sync(url, cone_query(rng, table))
-    sync(url, agg_q)
-    cone = [sync(url, cone_query(rng, table)) for _ in range(args.cones)]
-    agg = [sync(url, agg_q) for _ in range(args.aggregates)]
+def concurrent_cones(url, table, args):
+    """50 clients x ``per_client`` cone searches at once: latencies and failures."""
     failures, lat = [], []
     lock = threading.Lock()
 
@@ -139,18 +128,89 @@ def measure(url, table, args):
     wall = time.perf_counter() - t0
     total = args.clients * args.per_client
     return {
+        "clients": args.clients,
+        "requests": total,
+        "failed": len(failures),
+        "wall_s": wall,
+        "throughput_rps": (total - len(failures)) / wall,
+        **{k: v for k, v in percentiles(lat).items() if k != "n"},
+        "failures_sample": failures[:5],
+    }
+
+
+def hostile(url, table, args):
+    """Concurrent cones while 2 hostile parsers and 4 runaway joins loop; what they got."""
+    stop = threading.Event()
+    answers = {"parse": [], "runaway": []}
+
+    def attacker(kind, query):
+        while not stop.is_set():
+            try:
+                sync(url, query.format(table=table))
+                answers[kind].append("answered")
+            except Exception as exc:  # refusals are the expected outcome
+                answers[kind].append(str(exc)[:120])
+
+    threads = [threading.Thread(target=attacker, args=("parse", HOSTILE_PARSE)) for _ in range(2)]
+    threads += [threading.Thread(target=attacker, args=("runaway", RUNAWAY)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(2.0)
+    try:
+        cones = concurrent_cones(url, table, args)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(300)
+    outcomes = {k: sorted(set(v))[:3] for k, v in answers.items()}
+    return {**cones, "hostile_parsers": 2, "runaway_joins": 4, "attacker_outcomes": outcomes}
+
+
+def measure(url, table, args):
+    """Latencies and concurrent throughput of one TAP service (hostile run if asked)."""
+    rng = np.random.default_rng(1)
+    agg_q = AGGREGATE.format(table=table)
+    for _ in range(5):  # warm-up
+        sync(url, cone_query(rng, table))
+    sync(url, agg_q)
+    cone = [sync(url, cone_query(rng, table)) for _ in range(args.cones)]
+    agg = [sync(url, agg_q) for _ in range(args.aggregates)]
+    out = {
         "cone_1arcmin": {**percentiles(cone), "query": cone_query(np.random.default_rng(0), table)},
         "full_table_aggregate": {**percentiles(agg), "query": agg_q},
-        "concurrent": {
-            "clients": args.clients,
-            "requests": total,
-            "failed": len(failures),
-            "wall_s": wall,
-            "throughput_rps": (total - len(failures)) / wall,
-            **{k: v for k, v in percentiles(lat).items() if k != "n"},
-            "failures_sample": failures[:5],
-        },
+        "concurrent": concurrent_cones(url, table, args),
     }
+    if args.hostile:
+        out["concurrent_under_attack"] = hostile(url, table, args)
+        quiet, loud = out["concurrent"]["p95_ms"], out["concurrent_under_attack"]["p95_ms"]
+        out["concurrent_under_attack"]["p95_ratio_to_quiet"] = loud / quiet
+    return out
+
+
+def assemble(args, ours, dachs, n_files, build_s):
+    """The JSON document of the run, and the number of failed requests."""
+    failed = ours["concurrent"]["failed"] + ours.get("concurrent_under_attack", {}).get("failed", 0)
+    failed += dachs["concurrent"]["failed"] if args.compare_url else 0
+    result = {
+        "benchmark": "TAP service (specir serve): sync ADQL over HTTP on 127.0.0.1",
+        "machine": machine_info(packages=("torch", "duckdb", "pyarrow", "lsdb", "hats")),
+        "catalog": {
+            "rows": args.rows,
+            "parquet_files": n_files,
+            "build_s": round(build_s, 1),
+            "kind": "synthetic value-added HATS catalog (lsdb.from_dataframe, write_catalog)",
+        },
+        "server": {
+            "duckdb_threads": args.threads,
+            "max_concurrent_queries": args.max_concurrent,
+            "worker_processes": args.workers,
+            "query_timeout_s": args.query_timeout,
+            "stack": "Starlette on Hypercorn",
+        },
+        **ours,
+        "dachs_comparison": dachs,
+    }
+    return result, failed
 
 
 def main(argv=None):
@@ -160,9 +220,12 @@ def main(argv=None):
     parser.add_argument("--cones", type=int, default=300)
     parser.add_argument("--aggregates", type=int, default=30)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--per-client", type=int, default=10)
+    parser.add_argument("--per-client", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2, help="DuckDB threads")
     parser.add_argument("--max-concurrent", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--query-timeout", type=float, default=10.0, help="per-query limit (s)")
+    parser.add_argument("--hostile", action="store_true", help="also measure under attack")
     parser.add_argument("--out", default=str(HERE / "results" / "tap.json"))
     parser.add_argument("--compare-url", help="another TAP service with the same rows (DaCHS)")
     parser.add_argument("--compare-table", default="specirbench.vac")
@@ -188,12 +251,8 @@ def main(argv=None):
         pacsv.write_csv(table.drop_columns(["_healpix_29"]), args.export_csv)
         return 0
 
-    proc, url = start_server(catalog, free_port(), args.threads, args.max_concurrent)
-    try:
-        ours = measure(url, "specir.vac", args)
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    with start_server(catalog / "vac", args) as server:
+        ours = measure(server.url, "specir.vac", args)
     dachs = "not done"
     if args.compare_url:
         dachs = {
@@ -203,22 +262,7 @@ def main(argv=None):
             **measure(args.compare_url, args.compare_table, args),
         }
 
-    failed = ours["concurrent"]["failed"] + (
-        dachs["concurrent"]["failed"] if args.compare_url else 0
-    )
-    result = {
-        "benchmark": "TAP service (specir serve): sync ADQL over HTTP on 127.0.0.1",
-        "machine": machine_info(packages=("torch", "duckdb", "pyarrow", "lsdb", "hats")),
-        "catalog": {
-            "rows": args.rows,
-            "parquet_files": n_files,
-            "build_s": round(build_s, 1),
-            "kind": "synthetic value-added HATS catalog (lsdb.from_dataframe, write_catalog)",
-        },
-        "server": {"duckdb_threads": args.threads, "max_concurrent_queries": args.max_concurrent},
-        **ours,
-        "dachs_comparison": dachs,
-    }
+    result, failed = assemble(args, ours, dachs, n_files, build_s)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

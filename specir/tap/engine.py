@@ -5,28 +5,33 @@ WHERE clause confines a table's rows to a constant circle or polygon reads only 
 partitions that overlap it (``hats`` computes them). The database is locked down after the
 views are made: file access is limited to the catalog directories, extensions cannot be
 loaded, and the configuration is locked; the ADQL translator adds its own whitelist on top.
+Division by zero is an error, as SQL says, not a NaN that compares true.
 """
 
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from specir.errors import SpecIRInputError
-from specir.tap.adql import MACROS, ADQLError, TableInfo, translate
-from specir.tap.schema import load_catalog, tap_schema_tables
+from specir.errors import SpecIRInputError, SpecIRQueryError, SpecIRServiceError
+from specir.tap.admission import ParsePool, Slots
+from specir.tap.adql import MACROS, TableInfo, translate_template
+from specir.tap.engine_errors import engine_error
+from specir.tap.grammar import prepare
+from specir.tap.schema import load_catalog, parse_catalog_spec, tap_schema_tables
 
-__all__ = ["Engine", "EngineConfig", "QueryError", "QueryResult"]
+__all__ = ["Engine", "EngineConfig", "QueryResult"]
 
 log = logging.getLogger(__name__)
 
-
-class QueryError(Exception):
-    """A query that failed; the message is meant for the person who sent it."""
+INLINE_CHARS = 2000
+INLINE_DEPTH = 8
+"""Queries at most this long and this deeply nested are parsed in the serving process (a
+few milliseconds, bounded by these limits); longer or deeper ones go to a killable parse
+worker."""
 
 
 @dataclass(frozen=True)
@@ -43,21 +48,34 @@ class EngineConfig:
         Hard row limit, whatever MAXREC says.
     max_concurrent : int
         Queries executing at once; further ones wait for a slot.
+    reserved_cheap : int
+        Of those, slots only cheap (HEALPix-pruned or TAP_SCHEMA) queries may take.
     queue_timeout_s : float
         How long a query waits for a slot before it is refused.
     memory_limit : str
         DuckDB ``memory_limit``.
     threads : int
         DuckDB worker threads.
+    max_query_chars, max_depth : int
+        Longest ADQL text and deepest parenthesis nesting accepted (checked before parsing).
+    parse_workers : int
+        Parse worker processes (0: parse in the calling thread, without a time budget).
+    parse_timeout_s : float
+        Time budget of one parse; the worker is killed when it overruns.
     """
 
     timeout_s: float = 60.0
     default_maxrec: int = 10_000
     max_maxrec: int = 1_000_000
     max_concurrent: int = 4
-    queue_timeout_s: float = 120.0
+    reserved_cheap: int = 1
+    queue_timeout_s: float = 30.0
     memory_limit: str = "2GB"
     threads: int = 2
+    max_query_chars: int = 100_000
+    max_depth: int = 30
+    parse_workers: int = 2
+    parse_timeout_s: float = 5.0
 
     def __post_init__(self):
         for name in ("timeout_s", "default_maxrec", "max_maxrec", "max_concurrent", "threads"):
@@ -86,19 +104,21 @@ class Engine:
 
     Parameters
     ----------
-    catalogs : list of path-like
-        HATS catalog (or collection) directories.
+    catalogs : list of str, path-like or (name, path)
+        HATS catalog (or collection) directories; ``"SCHEMA.TABLE=PATH"`` (or the pair
+        ``("schema.table", path)``) publishes one under that schema and table name.
     config : EngineConfig, optional
     schema : str
-        The TAP schema name the catalogs are published in.
+        The TAP schema of catalogs given as a plain path.
     """
 
     def __init__(self, catalogs, *, config=None, schema="specir"):
         self.config = config or EngineConfig()
         self.schema = schema
         self.tables = {}
-        for path in catalogs:
-            table = load_catalog(path, schema=schema)
+        for item in catalogs:
+            spec = parse_catalog_spec(item)
+            table = load_catalog(spec.path, schema=spec.schema or schema, table=spec.table)
             if table.name in self.tables:
                 raise SpecIRInputError(
                     "catalogs", f"two catalogs are named {table.name!r}", "publish distinct names"
@@ -107,7 +127,11 @@ class Engine:
         if not self.tables:
             raise SpecIRInputError("catalogs", "is empty", "pass at least one HATS catalog")
         self._db = duckdb.connect(":memory:")
-        self._slots = threading.BoundedSemaphore(self.config.max_concurrent)
+        cfg = self.config
+        self.slots = Slots(cfg.max_concurrent, reserved=cfg.reserved_cheap)
+        self._parser = None
+        if cfg.parse_workers:
+            self._parser = ParsePool(cfg.parse_workers, timeout_s=cfg.parse_timeout_s)
         self._setup()
         for t in self.tables.values():  # the first HEALPix cone computation compiles code
             if t.catalog is not None:
@@ -119,9 +143,11 @@ class Engine:
         db.execute(f"SET threads={int(self.config.threads)}")
         db.execute(f"SET memory_limit='{self.config.memory_limit}'")
         db.execute("SET parquet_metadata_cache=true")
+        db.execute("SET GLOBAL ieee_floating_point_ops=false")
         for macro in MACROS:
             db.execute(macro)
-        db.execute(f'CREATE SCHEMA "{self.schema}"')
+        for name in sorted({t.name.split(".")[0] for t in self.tables.values()}):
+            db.execute(f'CREATE SCHEMA "{name}"')
         for t in list(self.tables.values()):
             db.execute(f"CREATE VIEW {t.sql} AS {t.select(t.glob)}")
         for t in tap_schema_tables(self.tables.values()):
@@ -155,16 +181,23 @@ class Engine:
         return "(" + table.select(files) + ")"
 
     # -- queries -------------------------------------------------------------------------
-    def translate(self, adql):
-        """DuckDB SQL for an ADQL query (raises :class:`QueryError`)."""
-        try:
-            return translate(adql, self.translator_tables, source=self._source)
-        except ADQLError as exc:
-            raise QueryError(str(exc)) from None
-        except RecursionError:
-            raise QueryError("the query is nested too deeply: simplify it") from None
+    def translate(self, adql, *, uploads=None):
+        """The :class:`~specir.tap.adql.Translation` of an ADQL query (pruning applied).
 
-    def query(self, adql, *, maxrec=None, timeout_s=None, on_start=None):
+        ``uploads`` maps ``tap_upload.<name>`` to the :class:`~specir.tap.adql.TableInfo` of
+        tables uploaded with the request. Raises :class:`~specir.errors.SpecIRQueryError`.
+        """
+        cfg = self.config
+        tables = dict(self.translator_tables, **(uploads or {}))
+        limits = {"max_chars": cfg.max_query_chars, "max_depth": cfg.max_depth}
+        small = len(adql) <= INLINE_CHARS and prepare(adql, **limits).depth <= INLINE_DEPTH
+        if self._parser is not None and not small:
+            template = self._parser.translate(adql, tables, **limits)
+        else:  # short, shallow text parses in milliseconds: no round trip to a worker
+            template = translate_template(adql, tables, **limits)
+        return template, template.render(self._source)
+
+    def query(self, adql, *, maxrec=None, timeout_s=None, on_start=None, uploads=None):
         """Run an ADQL query and return at most ``maxrec`` rows.
 
         Parameters
@@ -176,6 +209,8 @@ class Engine:
             Wall-clock limit; at most (and by default) ``config.timeout_s``.
         on_start : callable, optional
             Called with a function that interrupts the running query (for aborting jobs).
+        uploads : dict, optional
+            ``name -> pyarrow.Table`` published for this query as ``TAP_UPLOAD.name``.
 
         Returns
         -------
@@ -184,19 +219,29 @@ class Engine:
         cfg = self.config
         maxrec = cfg.default_maxrec if maxrec is None else min(int(maxrec), cfg.max_maxrec)
         if maxrec < 0:
-            raise QueryError("MAXREC must be a non-negative integer")
-        tr = self.translate(adql)
-        if not self._slots.acquire(timeout=cfg.queue_timeout_s):
-            raise QueryError("the service is busy: too many queries are running; retry later")
+            raise SpecIRQueryError("MAXREC", f"is {maxrec}", "pass a non-negative integer")
+        uploads = uploads or {}
+        infos = {
+            f"tap_upload.{n}": TableInfo(f"tap_upload.{n}", f'"tap_upload_{n}"') for n in uploads
+        }
+        template, tr = self.translate(adql, uploads=infos)
+        cheap = template.pruned and not uploads
+        if not self.slots.acquire(cheap=cheap, timeout=cfg.queue_timeout_s):
+            raise SpecIRServiceError(
+                "the service is busy: every query slot stayed taken for "
+                f"{cfg.queue_timeout_s:g} s; retry later, or constrain the query to a region"
+            )
         try:
             limit = cfg.timeout_s if timeout_s is None else min(float(timeout_s), cfg.timeout_s)
-            return self._run(tr, maxrec, limit, on_start)
+            return self._run(tr, maxrec, limit, on_start, uploads)
         finally:
-            self._slots.release()
+            self.slots.release(cheap=cheap)
 
-    def _run(self, tr, maxrec, limit, on_start):
+    def _run(self, tr, maxrec, limit, on_start, uploads):
         start = time.perf_counter()
         cur = self._db.cursor()
+        for name, table in uploads.items():
+            cur.register(f"tap_upload_{name}", table)
         if on_start is not None:
             on_start(cur.interrupt)
         timer = threading.Timer(limit, cur.interrupt)
@@ -211,12 +256,12 @@ class Engine:
                     break
             table = pa.Table.from_batches(batches, schema=reader.schema)
         except duckdb.InterruptException:
-            raise QueryError(
+            raise SpecIRServiceError(
                 f"the query ran longer than the {limit:g} s limit (or was aborted) and was "
                 "stopped: add constraints (a cone, TOP) or use fewer joins"
             ) from None
         except duckdb.Error as exc:
-            raise QueryError(_clean(str(exc))) from None
+            raise engine_error(exc) from None
         finally:
             timer.cancel()
             cur.close()
@@ -229,8 +274,14 @@ class Engine:
 
     def _column_meta(self, table, tr):
         out = []
-        used = [self.tables[n] for n in tr.tables]
+        used = [self.tables[n] for n in tr.tables if n in self.tables]
         for name in table.column_names:
+            meta = {"name": name, "unit": "", "ucd": "", "description": ""}
+            computed = tr.computed.get(name.lower())
+            if computed is not None:
+                meta.update(zip(("unit", "ucd", "description"), computed, strict=True))
+                out.append(meta)
+                continue
             origin = tr.origins.get(name.lower())
             col = None
             if origin is not None and origin[0] in self.tables:
@@ -240,30 +291,12 @@ class Engine:
                     col = t.column(name)
                     if col is not None:
                         break
-            meta = {"name": name, "unit": "", "ucd": "", "description": ""}
             if col is not None:
                 meta.update(unit=col.unit, ucd=col.ucd, description=col.description)
             out.append(meta)
         return out
 
-    def table_names(self):
-        """Published table names, TAP_SCHEMA included."""
-        return list(self.tables)
-
     def close(self):
+        if self._parser is not None:
+            self._parser.close()
         self._db.close()
-
-
-def _clean(message):
-    """An engine error message without engine internals (file paths, stack frames)."""
-    first = message.strip().splitlines()[0] if message.strip() else "query failed"
-    for t in ("/", "\\"):
-        if t in first and "read_parquet" in first:
-            return "the query failed in the engine: check column names and types"
-    return f"query failed: {first}"
-
-
-def is_catalog(path):
-    """True when ``path`` is a HATS catalog or collection directory."""
-    p = Path(path)
-    return (p / "hats.properties").exists() or (p / "collection.properties").exists()

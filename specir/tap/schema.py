@@ -15,7 +15,16 @@ import pyarrow.parquet as pq
 from specir.columns import column_metadata
 from specir.errors import SpecIRInputError
 
-__all__ = ["ColumnInfo", "PublishedTable", "load_catalog", "tap_schema_tables", "votable_type"]
+__all__ = [
+    "CatalogSpec",
+    "ColumnInfo",
+    "PublishedTable",
+    "load_catalog",
+    "parse_catalog_spec",
+    "schema_description",
+    "tap_schema_tables",
+    "votable_type",
+]
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +111,8 @@ class PublishedTable:
     """The ``hats`` catalog object (None for TAP_SCHEMA tables)."""
     data: pa.Table | None = None
     """Rows of an in-memory table (TAP_SCHEMA)."""
+    nrows: int | None = None
+    """Number of rows (from the HATS properties), if known."""
     _by_name: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -155,6 +166,48 @@ class PublishedTable:
         db.unregister("_incoming")
 
 
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_SPEC = re.compile(rf"^({_NAME})\.({_NAME})=(.+)$")
+
+
+@dataclass(frozen=True)
+class CatalogSpec:
+    """A catalog to publish: its directory and, if chosen, its schema and table name."""
+
+    path: Path
+    schema: str | None = None
+    table: str | None = None
+
+
+def parse_catalog_spec(spec):
+    """A :class:`CatalogSpec` from ``"PATH"`` or ``"SCHEMA.TABLE=PATH"``.
+
+    A plain path publishes the catalog under the default schema with the catalog's own name;
+    ``SCHEMA.TABLE=PATH`` publishes it as ``schema.table`` (names are lower-cased).
+
+    Examples
+    --------
+    >>> parse_catalog_spec("sdss_dr17.specobj=/data/x")
+    CatalogSpec(path=PosixPath('/data/x'), schema='sdss_dr17', table='specobj')
+    >>> parse_catalog_spec("/data/my=catalog").table is None
+    True
+    """
+    if isinstance(spec, CatalogSpec):
+        return spec
+    if isinstance(spec, tuple):
+        name, path = spec
+        return parse_catalog_spec(f"{name}={path}")
+    m = _SPEC.match(str(spec))
+    if m is None:
+        return CatalogSpec(Path(spec))
+    schema, table, path = m.groups()
+    if schema.lower() == "tap_schema":
+        raise SpecIRInputError(
+            "CATALOG", f"{spec!r} publishes into TAP_SCHEMA", "choose another schema name"
+        )
+    return CatalogSpec(Path(path), schema.lower(), table.lower())
+
+
 def _catalog_dir(path):
     import hats
 
@@ -171,8 +224,11 @@ def _catalog_dir(path):
     return Path(str(cat.catalog_base_dir)).resolve(), cat
 
 
-def load_catalog(path, *, schema="specir"):
-    """Describe a HATS catalog (or collection) as a :class:`PublishedTable`."""
+def load_catalog(path, *, schema="specir", table=None):
+    """Describe a HATS catalog (or collection) as a :class:`PublishedTable`.
+
+    ``table`` names it (default: the catalog's own name, made an ADQL identifier).
+    """
     root, cat = _catalog_dir(path)
     common = root / "dataset" / "_common_metadata"
     if common.exists():
@@ -180,7 +236,7 @@ def load_catalog(path, *, schema="specir"):
     else:
         arrow_schema = pq.read_schema(next((root / "dataset").rglob("*.parquet")))
     info = cat.catalog_info
-    name = re.sub(r"[^a-z0-9_]", "_", info.catalog_name.lower())
+    name = table or re.sub(r"[^a-z0-9_]", "_", info.catalog_name.lower())
     if not re.match(r"[a-z_]", name):
         name = "t_" + name
     ra, dec = info.ra_column, info.dec_column
@@ -204,7 +260,9 @@ def load_catalog(path, *, schema="specir"):
         f"HATS catalog {info.catalog_name} ({info.total_rows} rows), HEALPix-partitioned"
     )
     log.info("publishing %s.%s from %s (%d columns)", schema, name, root, len(columns))
-    return PublishedTable(f"{schema}.{name}", columns, desc, ra, dec, root, cat)
+    table = PublishedTable(f"{schema}.{name}", columns, desc, ra, dec, root, cat)
+    table.nrows = info.total_rows
+    return table
 
 
 _S = pa.string()
@@ -263,6 +321,19 @@ TAP_SCHEMA_KEYS = [
 ]
 
 
+def schema_description(schema):
+    """The description of a published schema (TAP_SCHEMA.schemas and VOSI tables).
+
+    Examples
+    --------
+    >>> schema_description("tap_schema")
+    'TAP metadata: the schemas, tables, columns and keys published here (TAP 1.1)'
+    """
+    if schema == "tap_schema":
+        return "TAP metadata: the schemas, tables, columns and keys published here (TAP 1.1)"
+    return f"HEALPix-partitioned (HATS) catalogs published by specir in schema {schema}"
+
+
 def tap_schema_tables(tables):
     """The five TAP_SCHEMA tables describing ``tables`` and themselves."""
     tables = list(tables)
@@ -273,10 +344,7 @@ def tap_schema_tables(tables):
     everything = tables + meta
     schemas = {t.name.split(".")[0] for t in everything}
     rows = {
-        "schemas": [
-            (s, None, "TAP metadata" if s == "tap_schema" else "specir value-added catalogs", i)
-            for i, s in enumerate(sorted(schemas))
-        ],
+        "schemas": [(s, None, schema_description(s), i) for i, s in enumerate(sorted(schemas))],
         "tables": [
             (t.name.split(".")[0], t.name, "table", None, t.description, i)
             for i, t in enumerate(everything)
@@ -316,4 +384,5 @@ def tap_schema_tables(tables):
             [pa.array(list(a), type=ty) for a, (_, ty, _) in zip(arrays, cols, strict=True)],
             schema=schema,
         )
+        t.nrows = t.data.num_rows
     return meta

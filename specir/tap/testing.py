@@ -12,7 +12,7 @@ import numpy as np
 from specir.bands import mjy_to_mag
 from specir.columns import VAC_COLUMNS, write_column_metadata
 
-__all__ = ["synthetic_vac", "write_synthetic_catalog"]
+__all__ = ["ServerProcess", "synthetic_vac", "write_synthetic_catalog"]
 
 log = logging.getLogger(__name__)
 
@@ -92,3 +92,98 @@ def write_synthetic_catalog(path, n, *, name="vac", seed=0, partition_rows=None)
     write_column_metadata(catalog_dir)
     log.info("wrote %d synthetic rows to %s", n, catalog_dir)
     return catalog_dir
+
+
+class ServerProcess:
+    """``specir serve`` in a subprocess on a free loopback port (tests, benchmarks).
+
+    Use as a context manager; :attr:`url` is the service URL once it answers. :meth:`kill`
+    sends SIGKILL (a crash), :meth:`stop` SIGTERM (a clean shutdown).
+
+    Parameters
+    ----------
+    catalogs : list of str or path-like
+        As for ``specir serve`` (``SCHEMA.TABLE=PATH`` allowed).
+    args : list of str
+        Further command-line options (``--workers 2``, ``--job-dir D`` ...).
+    timeout_s : float
+        How long to wait for the service to answer.
+    """
+
+    def __init__(self, catalogs, *args, timeout_s=120.0):
+        import os
+        import subprocess
+        import sys
+        import tempfile
+
+        self._dir = tempfile.TemporaryDirectory(prefix="specir-serve-")
+        ready = Path(self._dir.name) / "url"
+        cmd = [sys.executable, "-m", "specir.scripts.main", "serve", *map(str, catalogs)]
+        cmd += ["--port", "0", "--ready-file", str(ready), *args]
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.log = Path(self._dir.name) / "log"
+        with open(self.log, "wb") as out:
+            self.process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        self.url = self._wait(ready, timeout_s)
+
+    def _wait(self, ready, timeout_s):
+        import time
+        import urllib.request
+
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"specir serve exited:\n{self.log.read_text()[-3000:]}")
+            if ready.exists() and ready.read_text():
+                url = ready.read_text()
+                try:
+                    with urllib.request.urlopen(url + "/availability", timeout=30):
+                        return url
+                except OSError:
+                    pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"specir serve did not answer in {timeout_s} s")
+
+    def kill(self):
+        """SIGKILL the server and every worker process it started (a crash)."""
+        import os
+        import signal
+
+        children = _children(self.process.pid)
+        for pid in [self.process.pid, *children]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait(timeout=30)
+
+    def stop(self):
+        """Stop the server cleanly (SIGTERM), or kill it after 30 s."""
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        self._dir.cleanup()
+
+
+def _children(pid):
+    """Process ids descending from ``pid`` (Linux /proc)."""
+    out, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            kids = [int(p) for p in task.read_text().split()]
+            out += kids
+            todo += kids
+    return out

@@ -1,189 +1,81 @@
-"""UWS 1.1 asynchronous jobs for TAP: lifecycle, bounded execution, XML documents."""
+"""UWS 1.1 documents: a job, the job list, a job's results and parameters, as XML.
+
+The job records themselves live in :mod:`specir.tap.jobs`; this module only renders them.
+Times are UNIX seconds in the records and ISO 8601 UTC in the documents.
+"""
 
 import datetime as dt
-import secrets
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
-__all__ = ["Job", "JobManager", "job_xml", "jobs_xml"]
+__all__ = [
+    "FINAL",
+    "Job",
+    "iso",
+    "job_xml",
+    "jobs_xml",
+    "parameters_xml",
+    "parse_iso",
+    "results_xml",
+]
 
-PHASES = ("PENDING", "QUEUED", "EXECUTING", "COMPLETED", "ERROR", "ABORTED", "HELD", "SUSPENDED")
 FINAL = ("COMPLETED", "ERROR", "ABORTED")
+"""Phases a job never leaves."""
+ACTIVE = ("QUEUED", "EXECUTING")
+"""Phases in which a service worker owns the job."""
 NS = (
     'xmlns:uws="http://www.ivoa.net/xml/UWS/v1.0" xmlns:xlink="http://www.w3.org/1999/xlink" '
     'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" version="1.1"'
 )
-
-
-def _now():
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-def _iso(t):
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_iso(text):
-    """A UTC datetime from an ISO 8601 string (``Z`` or offset); raises ValueError."""
-    t = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.UTC)
-    return t.astimezone(dt.UTC).replace(microsecond=0)
+_XML = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
 @dataclass
 class Job:
-    """One asynchronous query."""
+    """One asynchronous query, as stored in the job table."""
 
     job_id: str
+    owner: str
+    client: str
     parameters: dict
     execution_duration: int
-    destruction: dt.datetime
+    creation_time: float
+    destruction: float
     run_id: str | None = None
     phase: str = "PENDING"
-    creation_time: dt.datetime = field(default_factory=_now)
-    start_time: dt.datetime | None = None
-    end_time: dt.datetime | None = None
-    result: bytes | None = None
-    result_type: str = "application/x-votable+xml"
+    start_time: float | None = None
+    end_time: float | None = None
     error: str | None = None
-    cancel: object = None
-    changed: threading.Condition = field(default_factory=threading.Condition)
+    result_type: str = "application/x-votable+xml"
+    result_bytes: int = 0
+    extra: dict = field(default_factory=dict)
 
 
-class JobManager:
-    """Holds jobs, runs them on a bounded thread pool and destroys them when they expire.
+def iso(t):
+    """ISO 8601 UTC text of a UNIX time.
 
-    Parameters
-    ----------
-    execute : callable
-        ``execute(job) -> (bytes, content_type)``; raises on failure (the message becomes the
-        job's error). It may set ``job.cancel`` to a callable that interrupts it.
-    max_workers : int
-        Jobs executing at once.
-    max_jobs : int
-        Jobs kept at once (all phases); creating more is refused.
-    default_duration, max_duration : int
-        Execution duration in seconds.
-    default_retention, max_retention : int
-        Seconds from creation to destruction.
+    Examples
+    --------
+    >>> iso(0)
+    '1970-01-01T00:00:00Z'
     """
+    return dt.datetime.fromtimestamp(int(t), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    def __init__(
-        self,
-        execute,
-        *,
-        max_workers=2,
-        max_jobs=200,
-        default_duration=60,
-        max_duration=60,
-        default_retention=86400,
-        max_retention=7 * 86400,
-    ):
-        self.execute = execute
-        self.max_jobs = max_jobs
-        self.default_duration = default_duration
-        self.max_duration = max_duration
-        self.default_retention = default_retention
-        self.max_retention = max_retention
-        self._jobs = {}
-        self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="uws")
 
-    def purge(self):
-        now = _now()
-        with self._lock:
-            for jid in [j for j, job in self._jobs.items() if job.destruction <= now]:
-                self._abort(self._jobs.pop(jid))
+def parse_iso(text):
+    """UNIX seconds of an ISO 8601 date-time (``Z``, an offset, or UTC if none).
 
-    def create(self, parameters, run_id=None):
-        self.purge()
-        with self._lock:
-            if len(self._jobs) >= self.max_jobs:
-                raise OverflowError(
-                    f"the service keeps at most {self.max_jobs} jobs: delete finished ones"
-                )
-            job = Job(
-                secrets.token_hex(8),
-                dict(parameters),
-                self.default_duration,
-                _now() + dt.timedelta(seconds=self.default_retention),
-                run_id,
-            )
-            self._jobs[job.job_id] = job
-        return job
+    Raises ValueError for anything else.
 
-    def get(self, job_id):
-        self.purge()
-        with self._lock:
-            return self._jobs.get(job_id)
-
-    def list(self):
-        self.purge()
-        with self._lock:
-            return sorted(self._jobs.values(), key=lambda j: j.creation_time)
-
-    def delete(self, job_id):
-        with self._lock:
-            job = self._jobs.pop(job_id, None)
-        if job is not None:
-            self._abort(job)
-        return job is not None
-
-    def run(self, job):
-        with job.changed:
-            if job.phase not in ("PENDING", "HELD"):
-                return
-            job.phase = "QUEUED"
-            job.changed.notify_all()
-        self._pool.submit(self._work, job)
-
-    def abort(self, job):
-        self._abort(job)
-
-    def _abort(self, job):
-        with job.changed:
-            if job.phase in FINAL:
-                return
-            job.phase = "ABORTED"
-            job.end_time = _now()
-            job.changed.notify_all()
-        if job.cancel is not None:
-            job.cancel()
-
-    def _work(self, job):
-        with job.changed:
-            if job.phase != "QUEUED":
-                return
-            job.phase = "EXECUTING"
-            job.start_time = _now()
-            job.changed.notify_all()
-        try:
-            body, ctype = self.execute(job)
-            phase, error = "COMPLETED", None
-        except Exception as exc:  # the message is the job's error summary
-            body, ctype, phase, error = None, None, "ERROR", str(exc) or type(exc).__name__
-        with job.changed:
-            if job.phase == "EXECUTING":
-                job.phase, job.error, job.result = phase, error, body
-                if ctype:
-                    job.result_type = ctype
-                job.end_time = _now()
-            job.changed.notify_all()
-
-    def wait(self, job, timeout):
-        """Block until the job leaves its current (non-final) phase or ``timeout`` s pass."""
-        with job.changed:
-            phase = job.phase
-            if phase in ("PENDING", "QUEUED", "EXECUTING"):
-                job.changed.wait_for(lambda: job.phase != phase, timeout=timeout)
-
-    def shutdown(self):
-        for job in self.list():
-            self._abort(job)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+    Examples
+    --------
+    >>> parse_iso("1970-01-02T00:00:00Z")
+    86400.0
+    """
+    t = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return float(int(t.timestamp()))
 
 
 def _opt(tag, value):
@@ -192,16 +84,21 @@ def _opt(tag, value):
     return f"<uws:{tag}>{escape(str(value))}</uws:{tag}>"
 
 
-def job_xml(job, base):
-    """The UWS job document; ``base`` is the job's URL."""
-    params = "".join(
+def _params(job):
+    return "".join(
         f"<uws:parameter id={quoteattr(k.lower())}>{escape(str(v))}</uws:parameter>"
         for k, v in job.parameters.items()
     )
-    results = ""
-    if job.phase == "COMPLETED":
-        href = quoteattr(f"{base}/results/result")
-        results = f'<uws:result id="result" xlink:href={href}/>'
+
+
+def _result_ref(job, url):
+    if job.phase != "COMPLETED":
+        return ""
+    return f'<uws:result id="result" xlink:href={quoteattr(url + "/results/result")}/>'
+
+
+def job_xml(job, url):
+    """The UWS job document; ``url`` is the job's public URL."""
     error = ""
     if job.phase == "ERROR":
         error = (
@@ -210,29 +107,38 @@ def job_xml(job, base):
         )
     run_id = f"<uws:runId>{escape(job.run_id)}</uws:runId>" if job.run_id else ""
     return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<uws:job {NS}>"
-        f"<uws:jobId>{job.job_id}</uws:jobId>{run_id}"
+        f"{_XML}<uws:job {NS}>"
+        f"<uws:jobId>{escape(job.job_id)}</uws:jobId>{run_id}"
         '<uws:ownerId xsi:nil="true"/>'
         f"<uws:phase>{job.phase}</uws:phase>"
         f"{_opt('quote', None)}"
-        f"<uws:creationTime>{_iso(job.creation_time)}</uws:creationTime>"
-        f"{_opt('startTime', job.start_time and _iso(job.start_time))}"
-        f"{_opt('endTime', job.end_time and _iso(job.end_time))}"
+        f"<uws:creationTime>{iso(job.creation_time)}</uws:creationTime>"
+        f"{_opt('startTime', job.start_time and iso(job.start_time))}"
+        f"{_opt('endTime', job.end_time and iso(job.end_time))}"
         f"<uws:executionDuration>{job.execution_duration}</uws:executionDuration>"
-        f"<uws:destruction>{_iso(job.destruction)}</uws:destruction>"
-        f"<uws:parameters>{params}</uws:parameters>"
-        f"<uws:results>{results}</uws:results>{error}"
+        f"<uws:destruction>{iso(job.destruction)}</uws:destruction>"
+        f"<uws:parameters>{_params(job)}</uws:parameters>"
+        f"<uws:results>{_result_ref(job, url)}</uws:results>{error}"
         "</uws:job>\n"
     ).encode()
 
 
-def jobs_xml(jobs, base):
-    """The UWS job list; ``base`` is the job list's URL."""
+def jobs_xml(jobs, url):
+    """The UWS job list; ``url`` is the job list's public URL."""
     refs = "".join(
-        f"<uws:jobref id={quoteattr(j.job_id)} xlink:href={quoteattr(base + '/' + j.job_id)}>"
+        f"<uws:jobref id={quoteattr(j.job_id)} xlink:href={quoteattr(url + '/' + j.job_id)}>"
         f"<uws:phase>{j.phase}</uws:phase>"
-        f"<uws:creationTime>{_iso(j.creation_time)}</uws:creationTime></uws:jobref>"
+        f"<uws:creationTime>{iso(j.creation_time)}</uws:creationTime></uws:jobref>"
         for j in jobs
     )
-    return f'<?xml version="1.0" encoding="UTF-8"?>\n<uws:jobs {NS}>{refs}</uws:jobs>\n'.encode()
+    return f"{_XML}<uws:jobs {NS}>{refs}</uws:jobs>\n".encode()
+
+
+def results_xml(job, url):
+    """The job's result list (one result once COMPLETED)."""
+    return f"{_XML}<uws:results {NS}>{_result_ref(job, url)}</uws:results>\n".encode()
+
+
+def parameters_xml(job):
+    """The job's parameter list."""
+    return f"{_XML}<uws:parameters {NS}>{_params(job)}</uws:parameters>\n".encode()

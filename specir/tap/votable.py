@@ -2,16 +2,17 @@
 
 import io
 import warnings
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from specir.errors import SpecIRQueryError
 from specir.tap.schema import votable_type
 
-__all__ = ["FORMATS", "error_votable", "write_result"]
+__all__ = ["FORMATS", "error_votable", "read_upload", "write_result"]
 
 FORMATS = {
     "votable": ("application/x-votable+xml", "binary2"),
@@ -52,7 +53,9 @@ def _column_array(col, datatype, arraysize):
             data[i] = np.asarray([np.nan if x is None else x for x in (v or [])], _NUMPY[datatype])
         return data, mask
     if datatype == "char":
-        if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
+        if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
+            col = pc.strftime(col, "%Y-%m-%dT%H:%M:%S")  # DALI timestamp form
+        elif not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
             col = pc.cast(col, pa.string())
         data = np.array([("" if v is None else v) for v in col.to_pylist()], dtype=object)
         return data, mask
@@ -147,6 +150,46 @@ def error_votable(message):
     ).encode()
 
 
-def info_attr(text):
-    """An XML attribute value (quoted)."""
-    return quoteattr(text)
+def _timestamps(array):
+    """ISO 8601 strings as an Arrow timestamp column (kept as strings if they do not parse)."""
+    try:
+        text = pc.replace_substring(array.cast(pa.string()), "T", " ")
+        return pc.cast(text, pa.timestamp("ms"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return array
+
+
+def read_upload(data, name, *, max_rows):
+    """A pyarrow Table from an uploaded VOTable (``TAP_UPLOAD.name``); refuses bad ones."""
+    from astropy.io.votable import parse
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            element = parse(io.BytesIO(data)).get_first_table()
+            table = element.to_table()
+    except Exception as exc:  # astropy raises many types for a malformed document
+        raise SpecIRQueryError(
+            f"UPLOAD {name}", f"is not a readable VOTable ({type(exc).__name__})", "send VOTable"
+        ) from None
+    if len(table) > max_rows:
+        raise SpecIRQueryError(
+            f"UPLOAD {name}", f"has {len(table)} rows", f"upload at most {max_rows} rows"
+        )
+    xtypes = {f.name: f.xtype for f in element.fields}
+    arrays, names = [], []
+    for col in table.itercols():
+        values = np.ma.getdata(col)
+        mask = np.ma.getmaskarray(col) if hasattr(col, "mask") else None
+        if values.dtype.kind in "OSU":
+            values = np.array([str(v) for v in values], dtype=object)
+        elif values.ndim > 1:
+            raise SpecIRQueryError(
+                f"UPLOAD {name}", f"column {col.name} holds arrays", "upload scalar columns only"
+            )
+        array = pa.array(values, mask=mask)
+        if xtypes.get(col.name) == "timestamp":
+            array = _timestamps(array)
+        arrays.append(array)
+        names.append(col.name.lower())
+    return pa.table(arrays, names=names)
