@@ -463,3 +463,13 @@ def test_cli_arguments_and_engine_config_validation():
         EngineConfig(timeout_s=0)
     with pytest.raises(SpecIRInputError, match="CATALOG"):
         Engine(["/nonexistent/catalog"])
+
+
+def test_catalog_published_under_a_chosen_schema_and_table(catalog_dir):
+    engine = Engine([f"sdss_dr17.specobj={catalog_dir}", catalog_dir])
+    try:
+        assert {"sdss_dr17.specobj", "specir.vac"} <= set(engine.tables)
+        res = engine.query("SELECT COUNT(*) AS n FROM sdss_dr17.specobj")
+        assert int(res.table.column("n")[0].as_py()) == N_ROWS
+    finally:
+        engine.close()

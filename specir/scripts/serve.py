@@ -8,7 +8,12 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser):
-    parser.add_argument("catalogs", nargs="+", metavar="CATALOG", help="HATS catalog directory")
+    parser.add_argument(
+        "catalogs",
+        nargs="+",
+        metavar="CATALOG",
+        help="HATS catalog directory, or SCHEMA.TABLE=PATH to publish it as schema.table",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="TCP port (default 8080; 0: any)")
     parser.add_argument("--timeout", type=float, default=60.0, help="per-query limit in seconds")

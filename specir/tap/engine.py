@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from specir.errors import SpecIRInputError
 from specir.tap.adql import MACROS, ADQLError, TableInfo, translate
-from specir.tap.schema import load_catalog, tap_schema_tables
+from specir.tap.schema import load_catalog, parse_catalog_spec, tap_schema_tables
 
 __all__ = ["Engine", "EngineConfig", "QueryError", "QueryResult"]
 
@@ -86,19 +86,21 @@ class Engine:
 
     Parameters
     ----------
-    catalogs : list of path-like
-        HATS catalog (or collection) directories.
+    catalogs : list of str, path-like or (name, path)
+        HATS catalog (or collection) directories; ``"SCHEMA.TABLE=PATH"`` (or the pair
+        ``("schema.table", path)``) publishes one under that schema and table name.
     config : EngineConfig, optional
     schema : str
-        The TAP schema name the catalogs are published in.
+        The TAP schema of catalogs given as a plain path.
     """
 
     def __init__(self, catalogs, *, config=None, schema="specir"):
         self.config = config or EngineConfig()
         self.schema = schema
         self.tables = {}
-        for path in catalogs:
-            table = load_catalog(path, schema=schema)
+        for item in catalogs:
+            spec = parse_catalog_spec(item)
+            table = load_catalog(spec.path, schema=spec.schema or schema, table=spec.table)
             if table.name in self.tables:
                 raise SpecIRInputError(
                     "catalogs", f"two catalogs are named {table.name!r}", "publish distinct names"
@@ -121,7 +123,8 @@ class Engine:
         db.execute("SET parquet_metadata_cache=true")
         for macro in MACROS:
             db.execute(macro)
-        db.execute(f'CREATE SCHEMA "{self.schema}"')
+        for name in sorted({t.name.split(".")[0] for t in self.tables.values()}):
+            db.execute(f'CREATE SCHEMA "{name}"')
         for t in list(self.tables.values()):
             db.execute(f"CREATE VIEW {t.sql} AS {t.select(t.glob)}")
         for t in tap_schema_tables(self.tables.values()):

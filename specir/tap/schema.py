@@ -15,7 +15,15 @@ import pyarrow.parquet as pq
 from specir.columns import column_metadata
 from specir.errors import SpecIRInputError
 
-__all__ = ["ColumnInfo", "PublishedTable", "load_catalog", "tap_schema_tables", "votable_type"]
+__all__ = [
+    "CatalogSpec",
+    "ColumnInfo",
+    "PublishedTable",
+    "load_catalog",
+    "parse_catalog_spec",
+    "tap_schema_tables",
+    "votable_type",
+]
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +163,48 @@ class PublishedTable:
         db.unregister("_incoming")
 
 
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_SPEC = re.compile(rf"^({_NAME})\.({_NAME})=(.+)$")
+
+
+@dataclass(frozen=True)
+class CatalogSpec:
+    """A catalog to publish: its directory and, if chosen, its schema and table name."""
+
+    path: Path
+    schema: str | None = None
+    table: str | None = None
+
+
+def parse_catalog_spec(spec):
+    """A :class:`CatalogSpec` from ``"PATH"`` or ``"SCHEMA.TABLE=PATH"``.
+
+    A plain path publishes the catalog under the default schema with the catalog's own name;
+    ``SCHEMA.TABLE=PATH`` publishes it as ``schema.table`` (names are lower-cased).
+
+    Examples
+    --------
+    >>> parse_catalog_spec("sdss_dr17.specobj=/data/x")
+    CatalogSpec(path=PosixPath('/data/x'), schema='sdss_dr17', table='specobj')
+    >>> parse_catalog_spec("/data/my=catalog").table is None
+    True
+    """
+    if isinstance(spec, CatalogSpec):
+        return spec
+    if isinstance(spec, tuple):
+        name, path = spec
+        return parse_catalog_spec(f"{name}={path}")
+    m = _SPEC.match(str(spec))
+    if m is None:
+        return CatalogSpec(Path(spec))
+    schema, table, path = m.groups()
+    if schema.lower() == "tap_schema":
+        raise SpecIRInputError(
+            "CATALOG", f"{spec!r} publishes into TAP_SCHEMA", "choose another schema name"
+        )
+    return CatalogSpec(Path(path), schema.lower(), table.lower())
+
+
 def _catalog_dir(path):
     import hats
 
@@ -171,8 +221,11 @@ def _catalog_dir(path):
     return Path(str(cat.catalog_base_dir)).resolve(), cat
 
 
-def load_catalog(path, *, schema="specir"):
-    """Describe a HATS catalog (or collection) as a :class:`PublishedTable`."""
+def load_catalog(path, *, schema="specir", table=None):
+    """Describe a HATS catalog (or collection) as a :class:`PublishedTable`.
+
+    ``table`` names it (default: the catalog's own name, made an ADQL identifier).
+    """
     root, cat = _catalog_dir(path)
     common = root / "dataset" / "_common_metadata"
     if common.exists():
@@ -180,7 +233,7 @@ def load_catalog(path, *, schema="specir"):
     else:
         arrow_schema = pq.read_schema(next((root / "dataset").rglob("*.parquet")))
     info = cat.catalog_info
-    name = re.sub(r"[^a-z0-9_]", "_", info.catalog_name.lower())
+    name = table or re.sub(r"[^a-z0-9_]", "_", info.catalog_name.lower())
     if not re.match(r"[a-z_]", name):
         name = "t_" + name
     ra, dec = info.ra_column, info.dec_column

@@ -372,9 +372,8 @@ class _Handler(BaseHTTPRequestHandler):
         engine = self.server.engine
         names = [t for t, v in engine.tables.items() if v.ra_column]
         table = table.lower() if table else names[0]
-        if "." not in table:
-            table = f"{engine.schema}.{table}"
-        t = engine.tables.get(table)
+        info = engine.translator_tables.get(table)
+        t = engine.tables.get(info.name) if info is not None else None
         if t is None or not t.ra_column:
             raise _HTTPError(404, f"no cone-searchable table {table}; try one of {names}")
         try:
@@ -541,8 +540,9 @@ def serve(catalogs, *, host="127.0.0.1", port=8080, engine_config=None, backgrou
 
     Parameters
     ----------
-    catalogs : list of path-like
-        HATS catalog or collection directories.
+    catalogs : list of str or path-like
+        HATS catalog or collection directories; ``"SCHEMA.TABLE=PATH"`` publishes one as
+        ``schema.table`` (a plain path: ``specir.<catalog name>``).
     host, port : str, int
         Where to listen (``port=0`` picks a free port).
     engine_config : EngineConfig, optional
