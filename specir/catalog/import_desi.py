@@ -35,6 +35,7 @@ __all__ = [
     "import_desi",
     "read_tractor",
     "wise_vega_columns",
+    "write_spectra_batch",
 ]
 
 log = logging.getLogger(__name__)
@@ -222,7 +223,8 @@ def desi_rows(files, *, tractor=None):
     return pd.DataFrame(rows), failures
 
 
-def _write_batch(df, path):
+def write_spectra_batch(df, path):
+    """Write catalog rows to Parquet, spectra as fixed-size lists of the model grid's length."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -277,7 +279,7 @@ def import_desi(paths, out, *, photometry=(), workers=None, progress=True):
         df, fails = desi_rows(files[i : i + 200], tractor=tractor)
         failed += fails
         if len(df):
-            _write_batch(df, staging / f"batch_{i:06d}.parquet")
+            write_spectra_batch(df, staging / f"batch_{i:06d}.parquet")
             n_ok += len(df)
             for flag in DesiFlags:
                 flag_counts[flag.name] += int((df["import_flags"] & int(flag) != 0).sum())

@@ -1,0 +1,207 @@
+"""``specir fetch sdss-allwise``: query, download, and write the HATS training catalog.
+
+The output folder holds, in the order they are made:
+
+``targets.parquet``
+    The TAP result (one row per spectrum, nearest AllWISE counterpart) and ``provenance.json``
+    (service, ADQL, date, counts). A resumed run reuses both, so it builds the same catalog even
+    if the service has changed meanwhile.
+``spectra/``
+    The lite spec files, in the archive's own layout (see :mod:`specir.fetch.download`).
+``download_report.json``
+    Every file that could not be fetched, with the reason.
+``catalog/``
+    The HATS catalog ``specir train`` reads with its default column map: spectra on the model
+    grid (``flux``, ``ivar``, ``mask``), ``z``, ``modelmag_r`` and the AllWISE ``wNmpro``,
+    ``wNsigmpro``, ``wNsnr``, ``ph_qual``, ``cc_flags``, ``ext_flg``; provenance in its
+    ``hats.properties`` (``specir_fetch_*``). Written as ``catalog.partial`` and renamed.
+"""
+
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+from specir.errors import SpecIRInputError
+
+__all__ = ["dry_run", "fetch_sdss_allwise"]
+
+log = logging.getLogger(__name__)
+
+_KEYS = ["plate", "mjd", "fiberid"]
+
+
+def _write_json(path, data):
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def dry_run(recipe, *, max_rows=0, region=None):
+    """The ADQL a fetch would run and the number of spectrum-counterpart pairs it would get."""
+    from specir.fetch.tap import count_adql, expected_count, sample_adql
+
+    return {
+        "service": recipe.tap.url,
+        "adql": sample_adql(recipe, max_rows=max_rows, region=region),
+        "count_adql": count_adql(recipe, region=region),
+        "expected_rows": expected_count(recipe, max_rows=max_rows, region=region),
+    }
+
+
+def _targets(recipe, out, *, max_rows, region, resume):
+    """The sample: queried now, or (on resume) read back from the first run."""
+    import pandas as pd
+
+    from specir.fetch.tap import run_query, sample_adql
+
+    path, prov_path = out / "targets.parquet", out / "provenance.json"
+    if path.is_file() and prov_path.is_file():
+        if not resume:
+            raise SpecIRInputError(
+                "--out", f"{out} holds an earlier fetch", "pass --resume, or choose a new folder"
+            )
+        log.info("resuming: the sample of %s is reused", out)
+        return pd.read_parquet(path), json.loads(prov_path.read_text())
+    out.mkdir(parents=True, exist_ok=True)
+    adql = sample_adql(recipe, max_rows=max_rows, region=region)
+    df = run_query(recipe, max_rows=max_rows, region=region)
+    prov = {
+        "service": f"{recipe.tap.name} <{recipe.tap.url}>",
+        "archive": recipe.sas.base_url,
+        "adql": adql,
+        "query_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "n_spectra_selected": len(df),
+        "description": recipe.description,
+    }
+    tmp = path.with_name("targets.parquet.tmp")
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+    _write_json(prov_path, prov)
+    return df, prov
+
+
+def _jobs(recipe, out, targets):
+    base = recipe.sas.base_url.rstrip("/")
+    jobs = []
+    for row in targets[[*_KEYS, "run2d"]].itertuples(index=False):
+        rel = recipe.sas.relative_path(
+            plate=row.plate, mjd=row.mjd, fiberid=row.fiberid, run2d=row.run2d
+        )
+        jobs.append((f"{base}/{rel}", out / "spectra" / rel))
+    return jobs
+
+
+def _catalog_rows(files, targets, *, batch, staging):
+    """Spectra on the model grid joined to their targets' columns, as Parquet batches."""
+    from specir.catalog.import_desi import write_spectra_batch
+    from specir.catalog.importer import sdss_rows
+
+    failures, n = [], 0
+    extra = targets.drop(columns=["ra_spec", "dec_spec"]).rename(columns={"z_spec": "z_tap"})
+    for i in range(0, len(files), batch):
+        df, fails = sdss_rows(files[i : i + batch])
+        failures += fails
+        if len(df):
+            df = df.drop(columns=["specobjid"]).merge(extra, on=_KEYS, how="inner")
+            df = df.sort_values("id", kind="stable").reset_index(drop=True)
+            write_spectra_batch(df, staging / f"batch_{i:07d}.parquet")
+            n += len(df)
+    return n, failures
+
+
+def _write_catalog(out, files, targets, provenance, *, workers, progress):
+    from specir.catalog.importer import _hats_import
+
+    final, partial = out / "catalog", out / "catalog.partial"
+    staging = out / "catalog_staging"
+    for p in (final, partial, staging):
+        shutil.rmtree(p, ignore_errors=True)
+    staging.mkdir()
+    n, failures = _catalog_rows(files, targets, batch=500, staging=staging)
+    if n:
+        _hats_import(partial, sorted(staging.glob("batch_*.parquet")), workers, progress=progress)
+        _add_properties(partial, {**provenance, "n_spectra_in_catalog": n})
+        os.replace(partial, final)
+    shutil.rmtree(staging, ignore_errors=True)
+    return n, failures
+
+
+def _add_properties(catalog_dir, provenance):
+    import hats
+
+    info = hats.read_hats(catalog_dir).catalog_info
+    props = {
+        f"specir_fetch_{k}": json.dumps(v) if not isinstance(v, str) else v
+        for k, v in provenance.items()
+    }
+    props = {k: v.replace("\n", " ") for k, v in props.items()}
+    info.copy_and_update(**props).to_properties_file(catalog_dir)
+
+
+def fetch_sdss_allwise(
+    recipe, out, *, max_rows=0, region=None, workers=None, resume=False, progress=True
+):
+    """Build a real SDSS × AllWISE training catalog in ``out`` (see the module docstring).
+
+    Parameters
+    ----------
+    recipe : specir.fetch.recipe.FetchRecipe
+    out : path-like
+        Output folder (``out/catalog`` is the HATS catalog).
+    max_rows : int, optional
+        At most this many spectrum-counterpart pairs (``TOP``); 0: all.
+    region : (ra, dec, radius) in degrees, optional
+        Only spectra inside this circle.
+    workers : int, optional
+        Concurrent downloads (default: the recipe's) and Dask workers of the partitioning.
+    resume : bool
+        Continue an interrupted fetch in ``out``: same sample, finished files kept.
+
+    Returns
+    -------
+    dict
+        Counts (``n_selected``, ``n_downloaded``, ``n_present``, ``n_failed``,
+        ``n_in_catalog``), ``failed`` (url or file and reason) and ``catalog``.
+    """
+    import dataclasses
+
+    out = Path(out)
+    if workers:
+        dl = dataclasses.replace(recipe.download, workers=int(workers))
+        recipe = dataclasses.replace(recipe, download=dl)
+    targets, provenance = _targets(recipe, out, max_rows=max_rows, region=region, resume=resume)
+    from specir.fetch.download import download_files
+
+    results = download_files(_jobs(recipe, out, targets), recipe.download, progress=progress)
+    failed = [
+        {"url": r.url, "error": r.error, "attempts": r.attempts}
+        for r in results
+        if r.status == "failed"
+    ]
+    ok = sorted(Path(r.path) for r in results if r.status != "failed")
+    n_cat, bad = _write_catalog(
+        out, ok, targets, provenance, workers=recipe.download.workers, progress=progress
+    )
+    failed += [{"file": b["file"], "error": b["error"]} for b in bad]
+    summary = {
+        "n_selected": len(targets),
+        "n_downloaded": sum(r.status == "downloaded" for r in results),
+        "n_present": sum(r.status == "present" for r in results),
+        "n_failed": len(failed),
+        "n_in_catalog": n_cat,
+        "failed": failed,
+        "catalog": str(out / "catalog") if n_cat else None,
+    }
+    _write_json(out / "download_report.json", summary)
+    log.info(
+        "%d of %d spectra in %s; %d failed (listed in %s)",
+        n_cat,
+        len(targets),
+        out / "catalog",
+        len(failed),
+        out / "download_report.json",
+    )
+    return summary
