@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from fetch_fixtures import write_tap_tables
+from fetch_fixtures import run2d_of, write_tap_tables
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -105,7 +105,7 @@ class _SasHandler(BaseHTTPRequestHandler):
             pass
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sas_server(sdss_files):
     """Factory: a running :class:`SasServer` holding the 12 real files in the SAS layout.
 
@@ -117,7 +117,7 @@ def sas_server(sdss_files):
     files = {}
     for f in sdss_files:
         m = read_sdss(f).meta
-        run2d = "26" if m["instrument"] == "SDSS" else "v5_13_2"
+        run2d = run2d_of(f)
         rel = SasLayout().relative_path(
             plate=m["plate"], mjd=m["mjd"], fiberid=m["fiberid"], run2d=run2d
         )

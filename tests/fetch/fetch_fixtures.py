@@ -14,17 +14,22 @@ N_ROWS = 300
 MISSING_PLATE = 9999  # a galaxy that passes the selection but has no file on the server
 
 
-def _real_rows(sdss_files):
+def run2d_of(path):
+    """The ``RUN2D`` of a real spectrum file (its HDU 2 column; SDSS-I/II lite files: 26)."""
     from astropy.io import fits
 
+    with fits.open(path) as h:
+        hdu = h[2]
+        return str(hdu.data["RUN2D"][0]).strip() if "RUN2D" in hdu.columns.names else "26"
+
+
+def _real_rows(sdss_files):
     from specir.sdss import read_sdss
 
     rows = []
     for f in sdss_files:
         m = read_sdss(f).meta
-        with fits.open(f) as h:
-            hdu = h[2]
-            run2d = str(hdu.data["RUN2D"][0]).strip() if "RUN2D" in hdu.columns.names else "26"
+        run2d = run2d_of(f)
         rows.append(
             dict(
                 specobjid=int(m["specobjid"]),
