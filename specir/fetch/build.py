@@ -31,6 +31,11 @@ __all__ = ["dry_run", "fetch_sdss_allwise"]
 log = logging.getLogger(__name__)
 
 _KEYS = ["plate", "mjd", "fiberid"]
+GROUP_ROWS = 20_000
+"""Rows partitioned at once (about 0.7 GB of spectra on the model grid)."""
+GROUP_ORDER = 4
+"""HEALPix order of the partitions of a sample larger than :data:`GROUP_ROWS` (3.7° pixels:
+about a thousand SDSS galaxies each)."""
 
 
 def _write_json(path, data):
@@ -94,14 +99,17 @@ def _jobs(recipe, out, targets):
     return jobs
 
 
-def _catalog_rows(files, targets, *, batch, staging):
+def _catalog_rows(files, targets, *, batch, staging, progress):
     """Spectra on the model grid joined to their targets' columns, as Parquet batches."""
+    from tqdm.auto import tqdm
+
     from specir.catalog.import_desi import write_spectra_batch
     from specir.catalog.importer import sdss_rows
 
     failures, n = [], 0
     extra = targets.drop(columns=["ra_spec", "dec_spec"]).rename(columns={"z_spec": "z_tap"})
-    for i in range(0, len(files), batch):
+    steps = range(0, len(files), batch)
+    for i in tqdm(steps, desc="spectra to the model grid", unit="batch", disable=not progress):
         df, fails = sdss_rows(files[i : i + batch])
         failures += fails
         if len(df):
@@ -112,33 +120,72 @@ def _catalog_rows(files, targets, *, batch, staging):
     return n, failures
 
 
-def _write_catalog(out, files, targets, provenance, *, workers, progress):
-    from specir.catalog.importer import _hats_import
+def _frame(files):
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
+    table = pa.concat_tables([pq.read_table(f) for f in files])
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def _groups(files, group_rows):
+    import pyarrow.parquet as pq
+
+    groups, current, rows = [], [], 0
+    for f in files:
+        current.append(f)
+        rows += pq.ParquetFile(f).metadata.num_rows
+        if rows >= group_rows:
+            groups.append(current)
+            current, rows = [], 0
+    return groups + ([current] if current else [])
+
+
+def _hats(staging, partial, properties, *, group_rows=None):
+    """Partition the staged batches with lsdb: one catalog, or groups at one order, concatenated.
+
+    Up to ``group_rows`` rows go through one ``lsdb.from_dataframe`` (adaptive partitions); a
+    larger sample is cut into groups of about that many rows (bounded memory), each partitioned
+    at HEALPix order :data:`GROUP_ORDER`, written, and joined pixel by pixel with ``concat``.
+    """
+    import lsdb
+
+    groups = _groups(sorted(staging.glob("batch_*.parquet")), group_rows or GROUP_ROWS)
+    if len(groups) == 1:
+        cat = lsdb.from_dataframe(_frame(groups[0]), ra_column="ra", dec_column="dec")
+    else:
+        order = {"lowest_order": GROUP_ORDER, "highest_order": GROUP_ORDER}
+        parts = []
+        for i, group in enumerate(groups):
+            where = staging / f"group_{i:05d}"
+            part = lsdb.from_dataframe(_frame(group), ra_column="ra", dec_column="dec", **order)
+            part.write_catalog(where, catalog_name=f"group_{i}", as_collection=False)
+            parts.append(lsdb.open_catalog(where))
+        cat = parts[0]
+        for part in parts[1:]:
+            cat = cat.concat(part)
+    props = {
+        f"specir_fetch_{k}": (v if isinstance(v, str) else json.dumps(v)).replace("\n", " ")
+        for k, v in properties.items()
+    }
+    cat.write_catalog(
+        partial, catalog_name="sdss_allwise", as_collection=False, addl_hats_properties=props
+    )
+
+
+def _write_catalog(out, files, targets, provenance, *, progress):
     final, partial = out / "catalog", out / "catalog.partial"
     staging = out / "catalog_staging"
     for p in (final, partial, staging):
         shutil.rmtree(p, ignore_errors=True)
     staging.mkdir()
-    n, failures = _catalog_rows(files, targets, batch=500, staging=staging)
+    n, failures = _catalog_rows(files, targets, batch=500, staging=staging, progress=progress)
     if n:
-        _hats_import(partial, sorted(staging.glob("batch_*.parquet")), workers, progress=progress)
-        _add_properties(partial, {**provenance, "n_spectra_in_catalog": n})
+        _hats(staging, partial, {**provenance, "n_spectra_in_catalog": n})
         os.replace(partial, final)
     shutil.rmtree(staging, ignore_errors=True)
     return n, failures
-
-
-def _add_properties(catalog_dir, provenance):
-    import hats
-
-    info = hats.read_hats(catalog_dir).catalog_info
-    props = {
-        f"specir_fetch_{k}": json.dumps(v) if not isinstance(v, str) else v
-        for k, v in provenance.items()
-    }
-    props = {k: v.replace("\n", " ") for k, v in props.items()}
-    info.copy_and_update(**props).to_properties_file(catalog_dir)
 
 
 def fetch_sdss_allwise(
@@ -156,7 +203,7 @@ def fetch_sdss_allwise(
     region : (ra, dec, radius) in degrees, optional
         Only spectra inside this circle.
     workers : int, optional
-        Concurrent downloads (default: the recipe's) and Dask workers of the partitioning.
+        Concurrent downloads (default: the recipe's).
     resume : bool
         Continue an interrupted fetch in ``out``: same sample, finished files kept.
 
@@ -182,9 +229,7 @@ def fetch_sdss_allwise(
         if r.status == "failed"
     ]
     ok = sorted(Path(r.path) for r in results if r.status != "failed")
-    n_cat, bad = _write_catalog(
-        out, ok, targets, provenance, workers=recipe.download.workers, progress=progress
-    )
+    n_cat, bad = _write_catalog(out, ok, targets, provenance, progress=progress)
     failed += [{"file": b["file"], "error": b["error"]} for b in bad]
     summary = {
         "n_selected": len(targets),
