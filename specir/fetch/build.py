@@ -99,24 +99,52 @@ def _jobs(recipe, out, targets):
     return jobs
 
 
-def _catalog_rows(files, targets, *, batch, staging, progress):
-    """Spectra on the model grid joined to their targets' columns, as Parquet batches."""
-    from tqdm.auto import tqdm
-
+def _grid_batch(args):
+    """One batch: spectra on the model grid joined to their targets' columns, to Parquet."""
+    index, files, extra, staging = args
     from specir.catalog.import_desi import write_spectra_batch
     from specir.catalog.importer import sdss_rows
 
-    failures, n = [], 0
+    df, fails = sdss_rows(files)
+    if len(df):
+        df = df.drop(columns=["specobjid"]).merge(extra, on=_KEYS, how="inner")
+        df = df.sort_values("id", kind="stable").reset_index(drop=True)
+        write_spectra_batch(df, Path(staging) / f"batch_{index:07d}.parquet")
+    return len(df), fails
+
+
+def _catalog_rows(files, targets, *, batch, staging, progress, workers=1):
+    """Put the spectra on the model grid in batches (``workers`` processes); Parquet files."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm.auto import tqdm
+
     extra = targets.drop(columns=["ra_spec", "dec_spec"]).rename(columns={"z_spec": "z_tap"})
-    steps = range(0, len(files), batch)
-    for i in tqdm(steps, desc="spectra to the model grid", unit="batch", disable=not progress):
-        df, fails = sdss_rows(files[i : i + batch])
-        failures += fails
-        if len(df):
-            df = df.drop(columns=["specobjid"]).merge(extra, on=_KEYS, how="inner")
-            df = df.sort_values("id", kind="stable").reset_index(drop=True)
-            write_spectra_batch(df, staging / f"batch_{i:07d}.parquet")
-            n += len(df)
+    names = (
+        "spec-"
+        + extra["plate"].astype(int).astype(str).str.zfill(4)
+        + "-"
+        + extra["mjd"].astype(int).astype(str)
+        + "-"
+        + extra["fiberid"].astype(int).astype(str).str.zfill(4)
+        + ".fits"
+    )
+    jobs = []
+    for i in range(0, len(files), batch):
+        part = files[i : i + batch]
+        keep = names.isin({Path(f).name for f in part}).to_numpy()
+        jobs.append((i, part, extra[keep], str(staging)))
+    failures, n = [], 0
+    with tqdm(total=len(files), desc="spectra to the model grid", disable=not progress) as bar:
+        if workers <= 1 or len(jobs) <= 1:
+            results = map(_grid_batch, jobs)
+        else:
+            pool = ProcessPoolExecutor(min(workers, len(jobs)))
+            results = pool.map(_grid_batch, jobs)
+        for job, (k, fails) in zip(jobs, results, strict=True):
+            n += k
+            failures += fails
+            bar.update(len(job[1]))
     return n, failures
 
 
@@ -180,7 +208,10 @@ def _write_catalog(out, files, targets, provenance, *, progress):
     for p in (final, partial, staging):
         shutil.rmtree(p, ignore_errors=True)
     staging.mkdir()
-    n, failures = _catalog_rows(files, targets, batch=500, staging=staging, progress=progress)
+    workers = os.cpu_count() or 1
+    n, failures = _catalog_rows(
+        files, targets, batch=500, staging=staging, progress=progress, workers=workers
+    )
     if n:
         _hats(staging, partial, {**provenance, "n_spectra_in_catalog": n})
         os.replace(partial, final)
