@@ -171,7 +171,7 @@ def read_desi(path, *, redrock=None):
     redrock : str or path-like, optional
         The redrock (``REDSHIFTS`` HDU) or zcatalog (``ZCATALOG`` HDU) file holding the
         targets' redshifts. Default: ``redrock-X.fits`` beside ``coadd-X.fits``, else a
-        ``REDSHIFTS`` HDU in the coadd itself.
+        ``REDSHIFTS`` HDU in the coadd itself, else a ``Z`` column of its FIBERMAP.
 
     Returns
     -------
@@ -210,6 +210,9 @@ def read_desi(path, *, redrock=None):
             zs = _redshift_table(redrock)
         elif "REDSHIFTS" in hdul:
             zs = _redshift_table(path)
+        elif "Z" in {n.upper() for n in hdul["FIBERMAP"].columns.names}:
+            fm = hdul["FIBERMAP"].data
+            zs = {int(t): {"z": float(z)} for t, z in zip(fm["TARGETID"], fm["Z"], strict=True)}
         else:
             raise SpecIRInputError(
                 "redrock",

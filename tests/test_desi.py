@@ -76,3 +76,13 @@ def test_missing_redrock_and_wrong_file_are_named(desi_dir, tmp_path):
         read_desi(lone, redrock=desi_dir / DWARF.replace("coadd", "redrock"))
     with pytest.raises(SpecIRInputError, match="has no HDU FIBERMAP"):
         read_desi(desi_dir / "tractor-1054p567.fits")
+
+
+def test_redshift_from_a_fibermap_column(desi_dir, tmp_path):
+    with fits.open(desi_dir / GALAXY) as h:
+        fm = h["FIBERMAP"]
+        cols = fits.ColDefs([*fm.columns, fits.Column(name="Z", format="D", array=[0.25])])
+        h["FIBERMAP"] = fits.BinTableHDU.from_columns(cols, header=fm.header, name="FIBERMAP")
+        h.writeto(tmp_path / GALAXY)
+    (spec,) = read_desi(tmp_path / GALAXY)
+    assert float(spec.redshift.value) == pytest.approx(0.25)

@@ -109,6 +109,7 @@ def _grid_batch(args):
     if len(df):
         df = df.drop(columns=["specobjid"]).merge(extra, on=_KEYS, how="inner")
         df = df.sort_values("id", kind="stable").reset_index(drop=True)
+    if len(df):
         write_spectra_batch(df, Path(staging) / f"batch_{index:07d}.parquet")
     return len(df), fails
 
