@@ -106,7 +106,7 @@ def _run(recipe, adql, *, mode, maxrec=None):
         raise SpecIRQueryError(
             "ADQL", f"{recipe.tap.url} refused the query ({exc})", "check the recipe's names"
         ) from None
-    except (pyvo.dal.DALServiceError, requests.RequestException) as exc:
+    except (pyvo.dal.DALAccessError, requests.RequestException) as exc:
         raise SpecIRServiceError(f"TAP service {recipe.tap.url} failed: {exc}") from None
 
 

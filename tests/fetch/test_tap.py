@@ -45,6 +45,18 @@ def test_unknown_key_and_bad_values_are_refused(tmp_path):
         count_adql(FetchRecipe(), region=(400.0, 0.0, 1.0))
 
 
+def test_unreachable_service_is_a_service_error():
+    from conftest import free_port
+
+    from specir.errors import SpecIRServiceError
+
+    recipe = _recipe(f"http://127.0.0.1:{free_port()}/tap")  # nothing listens there
+    with pytest.raises(SpecIRServiceError, match="failed"):
+        expected_count(recipe)
+    with pytest.raises(SpecIRServiceError, match="failed"):
+        run_query(recipe)
+
+
 def test_nearest_counterpart_kept():
     df = pd.DataFrame(
         {
