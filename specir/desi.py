@@ -204,44 +204,51 @@ def read_desi(path, *, redrock=None):
     """
     path, hdul = _open(path)
     with hdul:
-        if redrock is None:
-            redrock = _default_redrock(path)
-        if redrock is not None:
-            zs = _redshift_table(redrock)
-        elif "REDSHIFTS" in hdul:
-            zs = _redshift_table(path)
-        elif "Z" in {n.upper() for n in hdul["FIBERMAP"].columns.names}:
-            fm = hdul["FIBERMAP"].data
-            zs = {int(t): {"z": float(z)} for t, z in zip(fm["TARGETID"], fm["Z"], strict=True)}
-        else:
-            raise SpecIRInputError(
-                "redrock",
-                f"no redshift file given for {path.name} and none found beside it",
-                "pass redrock= the redrock-*.fits (or zcatalog) file of this coadd",
-            )
+        zs = _redshifts_for(path, hdul, redrock)
         fibermap = hdul["FIBERMAP"].data
         grid, offsets = _arm_grid(hdul, path)
-        out = []
-        for i in range(len(fibermap)):
-            meta = _fibermap_meta(fibermap, i)
-            tid = int(meta["targetid"])
-            if tid not in zs:
-                raise SpecIRInputError(
-                    "redrock",
-                    f"has no redshift for TARGETID {tid} of {path.name}",
-                    "pass the redrock file that belongs to this coadd",
-                )
-            meta.update(zs[tid])
-            flux, ivar, mask, bits = _join_arms(hdul, i, grid, offsets)
-            meta.update(instrument="DESI", file=path.name, mask_bits=bits)
-            out.append(
-                Spectrum(
-                    flux=flux * FLUX_UNIT,
-                    spectral_axis=grid * u.AA,
-                    uncertainty=InverseVariance(ivar, unit=FLUX_UNIT**-2),
-                    mask=mask,
-                    redshift=float(meta["z"]),
-                    meta=meta,
-                )
-            )
-    return out
+        return [
+            _target_spectrum(hdul, i, fibermap, zs, grid, offsets, path)
+            for i in range(len(fibermap))
+        ]
+
+
+def _redshifts_for(path, hdul, redrock):
+    """TARGETID -> redshift row: the redrock file given or beside, a REDSHIFTS HDU, a Z column."""
+    if redrock is None:
+        redrock = _default_redrock(path)
+    if redrock is not None:
+        return _redshift_table(redrock)
+    if "REDSHIFTS" in hdul:
+        return _redshift_table(path)
+    if "Z" in {n.upper() for n in hdul["FIBERMAP"].columns.names}:
+        fm = hdul["FIBERMAP"].data
+        return {int(t): {"z": float(z)} for t, z in zip(fm["TARGETID"], fm["Z"], strict=True)}
+    raise SpecIRInputError(
+        "redrock",
+        f"no redshift file given for {path.name} and none found beside it",
+        "pass redrock= the redrock-*.fits (or zcatalog) file of this coadd",
+    )
+
+
+def _target_spectrum(hdul, i, fibermap, zs, grid, offsets, path):
+    """One target's joined spectrum with its identity and redshift in ``meta``."""
+    meta = _fibermap_meta(fibermap, i)
+    tid = int(meta["targetid"])
+    if tid not in zs:
+        raise SpecIRInputError(
+            "redrock",
+            f"has no redshift for TARGETID {tid} of {path.name}",
+            "pass the redrock file that belongs to this coadd",
+        )
+    meta.update(zs[tid])
+    flux, ivar, mask, bits = _join_arms(hdul, i, grid, offsets)
+    meta.update(instrument="DESI", file=path.name, mask_bits=bits)
+    return Spectrum(
+        flux=flux * FLUX_UNIT,
+        spectral_axis=grid * u.AA,
+        uncertainty=InverseVariance(ivar, unit=FLUX_UNIT**-2),
+        mask=mask,
+        redshift=float(meta["z"]),
+        meta=meta,
+    )

@@ -263,6 +263,10 @@ def fetch_sdss_allwise(
     ok = sorted(Path(r.path) for r in results if r.status != "failed")
     n_cat, bad = _write_catalog(out, ok, targets, provenance, progress=progress)
     failed += [{"file": b["file"], "error": b["error"]} for b in bad]
+    return _summary(out, targets, results, failed, n_cat)
+
+
+def _summary(out, targets, results, failed, n_cat):
     summary = {
         "n_selected": len(targets),
         "n_downloaded": sum(r.status == "downloaded" for r in results),

@@ -47,9 +47,7 @@ def _real_rows(sdss_files):
     return rows
 
 
-def tap_tables(sdss_files, *, seed=7):
-    """DataFrames of the four fixture tables, keyed by their published names."""
-    rng = np.random.default_rng(seed)
+def _specobj(rng, sdss_files):
     spec = _real_rows(sdss_files)
     n_fake = N_ROWS - len(spec)
     # synthetic rows that the selection must drop (stars, quasars, bad redshifts), and one
@@ -77,6 +75,13 @@ def tap_tables(sdss_files, *, seed=7):
     specobj = pd.DataFrame(spec)
     specobj["bestobjid"] = 1_237_000_000_000_000_000 + np.arange(len(specobj))
     specobj["zerr"] = 1e-4
+    return specobj
+
+
+def tap_tables(sdss_files, *, seed=7):
+    """DataFrames of the four fixture tables, keyed by their published names."""
+    rng = np.random.default_rng(seed)
+    specobj = _specobj(rng, sdss_files)
     photoobj = pd.DataFrame(
         {
             "objid": specobj["bestobjid"],
