@@ -1,7 +1,5 @@
 """Fixtures of the fetch tests: ``specir serve`` over the fixture tables, a SAS-like server."""
 
-import os
-import socket
 import subprocess
 import sys
 import threading
@@ -11,19 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from fetch_fixtures import run2d_of, write_tap_tables
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def cli_env():
-    return {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from fetch_fixtures import cli_env, free_port, run2d_of, write_tap_tables
 
 
 @pytest.fixture(scope="session")

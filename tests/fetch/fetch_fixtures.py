@@ -7,11 +7,29 @@ identifiers of the 12 real spectra in ``../shared/data/sdss``; every other row, 
 WISE and photometry value, is SYNTHETIC (drawn from a seeded generator).
 """
 
+import os
+import socket
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+REPO = Path(__file__).resolve().parents[2]
+
 N_ROWS = 300
 MISSING_PLATE = 9999  # a galaxy that passes the selection but has no file on the server
+
+
+def cli_env():
+    """Environment of a ``python -m specir.scripts.main`` subprocess running this checkout."""
+    return {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+
+
+def free_port():
+    """A TCP port on loopback that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def run2d_of(path):

@@ -12,8 +12,7 @@ import lsdb
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, cli_env
-from fetch_fixtures import MISSING_PLATE, tap_tables
+from fetch_fixtures import MISSING_PLATE, REPO, cli_env, tap_tables
 
 RECIPE = REPO / "catalogs" / "fetch_sdss_allwise.toml"
 

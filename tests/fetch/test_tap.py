@@ -2,7 +2,7 @@
 
 import pandas as pd
 import pytest
-from fetch_fixtures import tap_tables
+from fetch_fixtures import REPO, free_port, tap_tables
 
 from specir.errors import SpecIRInputError
 from specir.fetch.recipe import FetchRecipe, TapService, load_fetch_recipe
@@ -14,15 +14,11 @@ REAL_RECIPE = "catalogs/fetch_sdss_allwise.toml"
 def _recipe(url):
     import dataclasses
 
-    from conftest import REPO
-
     recipe = load_fetch_recipe(REPO / REAL_RECIPE)
     return dataclasses.replace(recipe, tap=dataclasses.replace(recipe.tap, url=url))
 
 
 def test_shipped_recipe_names_the_real_tables():
-    from conftest import REPO
-
     r = load_fetch_recipe(REPO / REAL_RECIPE)
     assert (r.spec.table, r.photo.table, r.allwise.table) == (
         "sdss_dr17.specobj",
@@ -46,8 +42,6 @@ def test_unknown_key_and_bad_values_are_refused(tmp_path):
 
 
 def test_unreachable_service_is_a_service_error():
-    from conftest import free_port
-
     from specir.errors import SpecIRServiceError
 
     recipe = _recipe(f"http://127.0.0.1:{free_port()}/tap")  # nothing listens there
