@@ -9,7 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from fetch_fixtures import cli_env, free_port, run2d_of, write_tap_tables
+
+from fetch.fetch_fixtures import cli_env, free_port, run2d_of, write_tap_tables
 
 
 @pytest.fixture(scope="session")

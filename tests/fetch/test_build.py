@@ -12,7 +12,8 @@ import lsdb
 import numpy as np
 import pandas as pd
 import pytest
-from fetch_fixtures import MISSING_PLATE, REPO, cli_env, tap_tables
+
+from fetch.fetch_fixtures import MISSING_PLATE, REPO, cli_env, tap_tables
 
 RECIPE = REPO / "catalogs" / "fetch_sdss_allwise.toml"
 

@@ -2,8 +2,8 @@
 
 import pandas as pd
 import pytest
-from fetch_fixtures import REPO, free_port, tap_tables
 
+from fetch.fetch_fixtures import REPO, free_port, tap_tables
 from specir.errors import SpecIRInputError
 from specir.fetch.recipe import FetchRecipe, TapService, load_fetch_recipe
 from specir.fetch.tap import count_adql, expected_count, nearest_counterparts, run_query
