@@ -81,3 +81,14 @@ def test_query_through_pyvo_matches_pandas(tap_service, sdss_files):
     # a cone around plate 266 keeps only its spectra
     cone = run_query(recipe, region=(146.6, 0.2, 1.5))
     assert set(cone["plate"]) == {266} and len(cone) == 10
+
+
+def test_real_training_config_reads_what_the_fetch_writes():
+    from specir.fetch.tap import target_columns
+    from specir.train import load_config
+
+    cfg = load_config(REPO / "configs" / "real.toml")
+    written = set(target_columns(FetchRecipe()))
+    c = cfg.columns
+    assert {*c.mag, *c.mag_err, *c.snr, c.total_mag} <= written
+    assert (c.log_lagn_true, c.agn_type_true, c.q_pah_true) == ("", "", "")
