@@ -28,6 +28,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 # Public names that pull heavier modules are imported on first use.
 _LAZY = {
     "read_sdss": "specir.sdss",
+    "read_desi": "specir.desi",
     "prepare_spectra": "specir.spectra",
     "PreparedSpectra": "specir.spectra",
     "predict_ir": "specir.predict",

@@ -129,6 +129,8 @@ class BatchReport:
     output: str
     n_inputs: int = 0
     failed: list = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+    """Command-specific counts written with the report (e.g. flag counts of an import)."""
 
     def fail(self, item, why):
         """Record that ``item`` failed; ``why`` is an exception or a reason in words."""
@@ -168,6 +170,7 @@ class BatchReport:
             "n_done": self.n_done,
             "n_failed": len(self.failed),
             "failed": self.failed,
+            **({"details": self.details} if self.details else {}),
         }
 
     def write(self, path=None):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from astropy.nddata import InverseVariance
 
-from specir.testing import sdss_data_dir
+from specir.testing import desi_data_dir, sdss_data_dir
 
 SDSS_UNIT = u.Unit("1e-17 erg / (s cm2 Angstrom)")
 
@@ -16,6 +16,17 @@ def sdss_dir():
     d = sdss_data_dir()
     if d is None:
         pytest.skip("real SDSS spectra not found: set SPECIR_TEST_DATA or add ../shared/data/sdss")
+    return d
+
+
+@pytest.fixture(scope="session")
+def desi_dir():
+    """The real DESI coadds, redrock and tractor files in ../shared/data/desi (else skipped)."""
+    d = desi_data_dir()
+    if d is None:
+        pytest.skip(
+            "real DESI files not found: set SPECIR_TEST_DATA_DESI or add ../shared/data/desi"
+        )
     return d
 
 

@@ -21,6 +21,7 @@ COMMANDS = {
     "evaluate": ("specir.scripts.evaluate", "score a bundle and baselines on a held-out catalog"),
     "simulate": ("specir.scripts.simulate", "simulate an SDSS x WISE survey (HATS; extra 'sim')"),
     "import": ("specir.scripts.import_", "import SDSS spectrum files into a HATS spectra catalog"),
+    "fetch": ("specir.scripts.fetch", "fetch real SDSS x AllWISE training data (TAP + archive)"),
     "catalog": ("specir.scripts.catalog", "make (run) or check (validate) a value-added catalog"),
     "serve": ("specir.scripts.serve", "serve HATS catalogs through an IVOA TAP 1.1 service"),
     "demo": ("specir.scripts.demo", "simulate, catalog, serve and query a small survey end to end"),
