@@ -145,24 +145,34 @@ def _coadd(hdul, path):
 
 
 def _read(path):
-    """(loglam, flux, ivar, and_mask, meta); every failure a SpecIRFileError in words."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    """(loglam, flux, ivar, and_mask, meta); every failure a SpecIRFileError in words.
+
+    A file cut short is recognised by its size against the data spans its headers declare, not
+    by astropy's "truncated" warning: warnings are process-wide, so under threads (the
+    downloader checks files concurrently) another file's warning would be taken for this one's.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # astropy's own notes on damaged files; judged below
         try:
             with fits.open(path, memmap=False, lazy_load_hdus=False) as hdul:
+                if _declared_size(hdul) > os.path.getsize(path):
+                    raise _truncated(path)
                 loglam, flux, ivar, and_mask = _coadd(hdul, path)
                 meta = _identity(hdul, path)
         except SpecIRFileError:
             raise
         except Exception:  # astropy raises many kinds on damaged files: say it in words
-            if any("truncated" in str(w.message) for w in caught) or _has_fits_magic(path):
+            if _has_fits_magic(path):
                 raise _truncated(path) from None
             raise _file_error(
                 path, "is not a FITS file (it does not begin with a FITS header, SIMPLE = T)"
             ) from None
-    if any("truncated" in str(w.message) for w in caught):
-        raise _truncated(path)
     return loglam, flux, ivar, and_mask, meta
+
+
+def _declared_size(hdul):
+    """Bytes the file must hold: the end of its last HDU's data, as its headers declare."""
+    return max(hdul.fileinfo(i)["datLoc"] + hdul.fileinfo(i)["datSpan"] for i in range(len(hdul)))
 
 
 def _mask_value(mask_bits):
