@@ -64,6 +64,12 @@ class PopulationConfig:
     """Scatter (dex) of the gas-phase mass-metallicity relation (Tremonti et al. 2004)."""
     qpah_scatter: float = 0.5
     """Scatter (percentage points) of q_PAH about its metallicity relation."""
+    qpah_metal_rich: float = 2.1
+    """q_PAH (%) of metal-rich galaxies: the DL07 value whose νL_ν(12 µm) / L_dust equals
+    that of Cluver et al. (2017) with Kennicutt & Evans (2012) (``docs/simulation.rst``)."""
+    ism_fraction: float = 0.3
+    """Fraction mu of the birth-cloud V-band attenuation in the diffuse ISM (Charlot & Fall
+    2000; da Cunha et al. 2008); bagpipes' eta = 1 / mu."""
     umin_scatter: float = 0.2
     """Scatter (dex) of U_min about its sSFR relation."""
     av_scatter: float = 0.15
@@ -81,6 +87,8 @@ class PopulationConfig:
         for name in ("ms_scatter", "mz_scatter", "umin_scatter", "av_scatter"):
             _check(p, name, getattr(self, name), 0.0, 1.0)
         _check(p, "qpah_scatter", self.qpah_scatter, 0.0, 2.0)
+        _check(p, "qpah_metal_rich", self.qpah_metal_rich, 0.47, 4.58)
+        _check(p, "ism_fraction", self.ism_fraction, 0.05, 1.0)
         object.__setattr__(self, "sky_patch", tuple(self.sky_patch))
         if self.sky_patch:
             if len(self.sky_patch) != 4:

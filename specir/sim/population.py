@@ -22,6 +22,7 @@ _KCORR_SLOPE = {False: 0.6, True: 2.0}
 # population (300 galaxies, seed 5), and a margin covering ~95% of the remaining scatter
 _CORR = {False: (1.198, -1.940, 1.059), True: (0.642, -1.645, 0.165)}
 _MARGIN_MAG = {False: 0.65, True: 0.32}
+_QPAH_POOR_RATIO = 1.0 / 3.55  # Draine et al. (2007): median q_PAH 1.0% vs 3.55%
 
 
 def _smf(logm):
@@ -74,6 +75,43 @@ def _invert_delayed(s):
     x = np.geomspace(1e-3, 60.0, 4000)
     h = x**2 * np.exp(-x) / (-np.expm1(-x) - x * np.exp(-x))
     return np.interp(np.log(s), np.log(h[::-1]), x[::-1])
+
+
+def qpah_relation(oh, metal_rich):
+    """q_PAH (%) at gas-phase 12 + log(O/H) (Tremonti et al. 2004 scale), before scatter.
+
+    Draine et al. (2007, ApJ 663, 866) find q_PAH of metal-poor galaxies (below
+    12 + log(O/H) ≈ 8.1) at 0.28 times that of metal-rich ones (medians 1.0% and 3.55%); the
+    step is a logistic of width 0.08 dex. ``metal_rich`` sets the plateau
+    (``population.qpah_metal_rich``; ``docs/simulation.rst`` derives its value).
+
+    Examples
+    --------
+    >>> [round(float(q), 2) for q in qpah_relation(np.array([7.8, 8.9]), 2.1)]
+    [0.6, 2.1]
+    """
+    step = 1.0 / (1.0 + np.exp(-(np.asarray(oh, float) - 8.15) / 0.08))
+    return metal_rich * (_QPAH_POOR_RATIO + (1.0 - _QPAH_POOR_RATIO) * step)
+
+
+def _attenuation(logm, log_sfr, z, quiescent, rng, cfg):
+    """A_V of the diffuse ISM and the birth-cloud factor eta (Charlot & Fall 2000).
+
+    Emission lines come from birth clouds and see the Balmer-decrement attenuation
+    A_Hα(M*) of Garn & Best (2010), A_V,lines = A_Hα / 0.82 (Calzetti k ratio), raised with the
+    offset from the main sequence. The diffuse ISM, which every star sees, holds a fraction
+    ``mu`` of it (``population.ism_fraction``; Charlot & Fall 2000, da Cunha et al. 2008), so
+    bagpipes' A_V = mu A_V,lines and eta = 1 / mu. Quiescent galaxies: A_V,lines ≈ 0.06 / mu.
+    """
+    n = np.size(logm)
+    xg = np.clip(logm - 10.0, -1.5, 1.5)
+    a_ha = 0.91 + 0.77 * xg + 0.11 * xg**2 - 0.09 * xg**3
+    dms = log_sfr - _main_sequence(logm, z)
+    av_lines = a_ha / 0.82 * 10.0 ** (0.25 * np.clip(dms, -1, 1))
+    mu = cfg.ism_fraction
+    av = np.where(quiescent, 0.06, mu * av_lines)
+    av = np.clip(av * 10.0 ** (cfg.av_scatter * rng.standard_normal(n)), 0.0, 3.0)
+    return av, np.full(n, 1.0 / mu)
 
 
 def draw_population(n, rng, config):
@@ -130,18 +168,11 @@ def draw_population(n, rng, config):
     z_star = 10.0 ** (-0.25 + 0.35 * np.tanh((logm - 10.0) / 0.8) + 0.15 * rng.standard_normal(n))
     z_star = np.clip(z_star, 0.02, 2.4)
 
-    # dust attenuation: Garn & Best (2010) A_Halpha(M) plus an SFR term; low for quiescent
-    xg = np.clip(logm - 10.0, -1.5, 1.5)
-    a_ha = 0.91 + 0.77 * xg + 0.11 * xg**2 - 0.09 * xg**3
-    dms = log_sfr - _main_sequence(logm, z)
-    av_sf = 0.44 * a_ha / 0.82 * 10.0 ** (0.25 * np.clip(dms, -1, 1))
-    av_q = 0.06 * np.ones(n)
-    av = np.where(quiescent, av_q, av_sf) * 10.0 ** (pop_cfg.av_scatter * rng.standard_normal(n))
-    av = np.clip(av, 0.0, 3.0)
+    av, eta = _attenuation(logm, log_sfr, z, quiescent, rng, pop_cfg)
 
     # dust emission (Draine & Li 2007): q_PAH follows metallicity (Draine et al. 2007),
     # U_min follows sSFR (Magdis et al. 2012 <U> ~ sSFR), gamma small and rising with sSFR
-    qpah = 0.6 + 3.0 / (1.0 + np.exp(-(oh - 8.15) / 0.08))
+    qpah = qpah_relation(oh, pop_cfg.qpah_metal_rich)
     qpah = np.clip(qpah + pop_cfg.qpah_scatter * rng.standard_normal(n), 0.47, 4.58)
     log_umin = 0.2 + 0.7 * (log_ssfr + 10.0) + pop_cfg.umin_scatter * rng.standard_normal(n)
     umin = np.clip(10.0**log_umin, 0.1, 25.0)
@@ -178,7 +209,7 @@ def draw_population(n, rng, config):
         "z_gas": z_gas,
         "oh": oh,
         "av": av,
-        "eta": np.full(n, 2.0),
+        "eta": eta,
         "qpah": qpah,
         "umin": umin,
         "gamma": gamma,
