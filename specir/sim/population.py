@@ -114,15 +114,10 @@ def _attenuation(logm, log_sfr, z, quiescent, rng, cfg):
     return av, np.full(n, 1.0 / mu)
 
 
-def draw_population(n, rng, config):
-    """Draw ``n`` galaxies (before the exact r < 17.77 cut) as a dict of arrays.
-
-    Masses and types follow the stellar mass function weighted by each galaxy's observable
-    volume V_max (a flux-limited sample); redshifts follow dV/dz inside that volume.
-    """
-    pop_cfg, agn_cfg = config.population, config.agn
+def _mass_type_redshift(n, rng, config):
+    """(log M*, quiescent, z) of a flux-limited sample: Phi(M, type) V_max(M, type), dV/dz."""
+    pop_cfg = config.population
     z_lo, z_hi = pop_cfg.z_range
-    # joint (type, mass) distribution of a flux-limited sample: Phi(M, type) * V_max(M, type)
     mgrid = np.arange(pop_cfg.log_mstar_range[0], pop_cfg.log_mstar_range[1], 0.01) + 0.005
     weights = []
     for q in (False, True):
@@ -139,13 +134,16 @@ def draw_population(n, rng, config):
     zmax = _zmax(logm, quiescent, config.sdss.r_limit, (z_lo, z_hi))
     v = comoving_volume(z_lo) + rng.random(n) * (comoving_volume(zmax) - comoving_volume(z_lo))
     zg = np.linspace(z_lo, z_hi, 2000)
-    z = np.interp(v, comoving_volume(zg), zg)
+    return logm, quiescent, np.interp(v, comoving_volume(zg), zg)
 
-    # star formation: main sequence with scatter, or quiescent sSFR ~ 1e-12 /yr
+
+def _star_formation(logm, z, quiescent, rng, cfg):
+    """Main sequence (or quiescent sSFR ~ 1e-12/yr) and a delayed-tau SFH that gives it."""
+    n = np.size(logm)
     log_sfr = np.where(
         quiescent,
         logm - 12.0 + 0.4 * rng.standard_normal(n),
-        _main_sequence(logm, z) + pop_cfg.ms_scatter * rng.standard_normal(n),
+        _main_sequence(logm, z) + cfg.ms_scatter * rng.standard_normal(n),
     )
     log_ssfr = np.clip(log_sfr - logm, -13.5, -8.8)
     # delayed-tau SFH: age T since onset, tau chosen to give the target sSFR
@@ -158,42 +156,76 @@ def draw_population(n, rng, config):
     age = np.clip(age, 1.0, t_univ - 0.05)
     live = np.where(quiescent, 0.58, 0.65)  # surviving mass fraction (BC03, Kroupa)
     s = np.clip(10.0**log_ssfr * live * age * 1e9, 1e-6, 1.95)
-    tau = age / _invert_delayed(s)
-    log_massformed = logm - np.log10(live)
+    sfh = {
+        "log_sfr_target": log_sfr,
+        "age": age,
+        "tau": age / _invert_delayed(s),
+        "log_massformed": logm - np.log10(live),
+    }
+    return sfh, log_ssfr
 
-    # metallicities: Tremonti et al. (2004) gas, Gallazzi et al. (2005)-like stellar
+
+def _metallicity(logm, rng, cfg):
+    """Tremonti et al. (2004) gas 12 + log(O/H); Gallazzi et al. (2005)-like stellar Z/Z_sun."""
+    n = np.size(logm)
     xm = np.clip(logm, 8.5, 11.5)
-    oh = -1.492 + 1.847 * xm - 0.08026 * xm**2 + pop_cfg.mz_scatter * rng.standard_normal(n)
-    z_gas = 10.0 ** (oh - 8.69)
+    oh = -1.492 + 1.847 * xm - 0.08026 * xm**2 + cfg.mz_scatter * rng.standard_normal(n)
     z_star = 10.0 ** (-0.25 + 0.35 * np.tanh((logm - 10.0) / 0.8) + 0.15 * rng.standard_normal(n))
-    z_star = np.clip(z_star, 0.02, 2.4)
+    return {"oh": oh, "z_gas": 10.0 ** (oh - 8.69), "z_star": np.clip(z_star, 0.02, 2.4)}
 
-    av, eta = _attenuation(logm, log_sfr, z, quiescent, rng, pop_cfg)
 
-    # dust emission (Draine & Li 2007): q_PAH follows metallicity (Draine et al. 2007),
-    # U_min follows sSFR (Magdis et al. 2012 <U> ~ sSFR), gamma small and rising with sSFR
-    qpah = qpah_relation(oh, pop_cfg.qpah_metal_rich)
-    qpah = np.clip(qpah + pop_cfg.qpah_scatter * rng.standard_normal(n), 0.47, 4.58)
-    log_umin = 0.2 + 0.7 * (log_ssfr + 10.0) + pop_cfg.umin_scatter * rng.standard_normal(n)
-    umin = np.clip(10.0**log_umin, 0.1, 25.0)
-    gamma = np.clip(
-        10.0 ** (-1.8 + 0.3 * (log_ssfr + 10.0) + 0.3 * rng.standard_normal(n)), 1e-3, 0.5
-    )
-    log_u = np.clip(-3.1 + 0.3 * (log_ssfr + 10.0) + 0.25 * rng.standard_normal(n), -4.0, -1.5)
+def _dust_emission(oh, log_ssfr, rng, cfg):
+    """Draine & Li (2007) parameters and the nebular log U.
 
-    # kinematics and size: sigma ~ M^0.3 (Zahid et al. 2016), R_e(M) from Shen et al. (2003)
+    q_PAH follows metallicity (:func:`qpah_relation`), U_min follows sSFR (Magdis et al. 2012:
+    <U> ~ sSFR), gamma is small and rises with sSFR.
+    """
+    n = np.size(oh)
+    qpah = qpah_relation(oh, cfg.qpah_metal_rich)
+    qpah = np.clip(qpah + cfg.qpah_scatter * rng.standard_normal(n), 0.47, 4.58)
+    log_umin = 0.2 + 0.7 * (log_ssfr + 10.0) + cfg.umin_scatter * rng.standard_normal(n)
+    gamma = 10.0 ** (-1.8 + 0.3 * (log_ssfr + 10.0) + 0.3 * rng.standard_normal(n))
+    log_u = -3.1 + 0.3 * (log_ssfr + 10.0) + 0.25 * rng.standard_normal(n)
+    return {
+        "qpah": qpah,
+        "umin": np.clip(10.0**log_umin, 0.1, 25.0),
+        "gamma": np.clip(gamma, 1e-3, 0.5),
+        "log_u": np.clip(log_u, -4.0, -1.5),
+    }
+
+
+def _structure(logm, quiescent, rng):
+    """sigma ~ M^0.3 (Zahid et al. 2016); R_e(M) of Shen et al. (2003); Sersic n 1 or 4."""
+    n = np.size(logm)
     veldisp = 10.0 ** (
         2.05 + 0.3 * (logm - 10.5) - np.where(quiescent, 0.0, 0.1) + 0.07 * rng.standard_normal(n)
     )
-    veldisp = np.clip(veldisp, 30.0, 400.0)
     mlin = 10.0**logm
     re_late = 0.1 * mlin**0.14 * (1.0 + mlin / 3.98e10) ** (0.39 - 0.14)
     re_early = 2.88e-6 * mlin**0.56
     re_kpc = np.where(quiescent, np.maximum(re_early, 0.5 * re_late), re_late)
     re_kpc *= 10.0 ** (np.where(quiescent, 0.13, 0.2) * rng.standard_normal(n))
-    sersic = np.where(quiescent, 4.0, 1.0)
+    return {
+        "veldisp": np.clip(veldisp, 30.0, 400.0),
+        "re_kpc": re_kpc,
+        "sersic": np.where(quiescent, 4.0, 1.0),
+    }
 
-    agn = _draw_agn(n, rng, logm, quiescent, agn_cfg)
+
+def draw_population(n, rng, config):
+    """Draw ``n`` galaxies (before the exact r < 17.77 cut) as a dict of arrays.
+
+    Masses and types follow the stellar mass function weighted by each galaxy's observable
+    volume V_max (a flux-limited sample); redshifts follow dV/dz inside that volume.
+    """
+    pop_cfg = config.population
+    logm, quiescent, z = _mass_type_redshift(n, rng, config)
+    sfh, log_ssfr = _star_formation(logm, z, quiescent, rng, pop_cfg)
+    metals = _metallicity(logm, rng, pop_cfg)
+    av, eta = _attenuation(logm, sfh["log_sfr_target"], z, quiescent, rng, pop_cfg)
+    dust = _dust_emission(metals["oh"], log_ssfr, rng, pop_cfg)
+    structure = _structure(logm, quiescent, rng)
+    agn = _draw_agn(n, rng, logm, quiescent, config.agn)
     ra, dec = _footprint(n, rng, pop_cfg.sky_patch)
     return {
         "ra": ra,
@@ -201,22 +233,12 @@ def draw_population(n, rng, config):
         "z": z,
         "quiescent": quiescent,
         "log_mstar_target": logm,
-        "log_sfr_target": log_sfr,
-        "age": age,
-        "tau": tau,
-        "log_massformed": log_massformed,
-        "z_star": z_star,
-        "z_gas": z_gas,
-        "oh": oh,
+        **sfh,
+        **metals,
         "av": av,
         "eta": eta,
-        "qpah": qpah,
-        "umin": umin,
-        "gamma": gamma,
-        "log_u": log_u,
-        "veldisp": veldisp,
-        "re_kpc": re_kpc,
-        "sersic": sersic,
+        **dust,
+        **structure,
         **agn,
     }
 

@@ -73,8 +73,14 @@ class RealismReport:
         """Whether every relation is within its tolerance."""
         return all(r["passed"] for r in self.rows)
 
+    @property
+    def n_passed(self) -> int:
+        """Number of relations within tolerance."""
+        return sum(r["passed"] for r in self.rows)
+
     def add(self, group, relation, literature, simulation, tolerance, n):
-        ok = bool(np.isfinite(simulation) and abs(simulation - literature) <= tolerance)
+        """Append one row; it passes when ``|simulation - literature| <= tolerance``."""
+        ok = bool(np.isfinite(simulation) and abs(simulation - literature) <= tolerance + 1e-9)
         self.rows.append(
             {
                 "group": group,

@@ -48,7 +48,8 @@ def air_to_vacuum(wave):
     wave = np.asarray(wave, dtype=float)
     out = wave.copy()
     air = wave > 2000.0
-    out[air] = air_to_vac(wave[air] * u.AA, method="Morton2000", scheme="inversion").value
+    if np.any(air):
+        out[air] = air_to_vac(wave[air] * u.AA, method="Morton2000", scheme="inversion").value
     return out
 
 
