@@ -15,7 +15,7 @@ def add_arguments(parser):
         help="compare a simulated survey with published WISE relations (table, JSON, figures)",
         description="Measure a simulated HATS survey against Cluver et al. 2017, the WISE colour "
         "loci, the W1 mass-to-light relation and the Stern et al. 2012 AGN selection; write "
-        "realism.json, realism.txt, realism.rst and figures into --out.",
+        "realism.json, realism.txt, realism.inc and figures into --out.",
     )
     p.add_argument("survey", help="simulated HATS catalog (from `specir simulate`)")
     p.add_argument("--out", required=True, help="folder for the report (created if needed)")
@@ -29,7 +29,7 @@ def add_arguments(parser):
     p.add_argument(
         "--rst",
         default=None,
-        help="also copy the .rst table here (e.g. docs/generated/realism.rst)",
+        help="also copy the .rst table here (e.g. docs/generated/realism.inc)",
     )
 
 
@@ -48,5 +48,5 @@ def run(args):
     print((Path(args.out) / "realism.txt").read_text(), end="")
     if args.rst:
         Path(args.rst).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(Path(args.out) / "realism.rst", args.rst)
+        shutil.copyfile(Path(args.out) / "realism.inc", args.rst)
     return EXIT_OK if report.passed else EXIT_FAILED

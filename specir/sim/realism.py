@@ -44,6 +44,8 @@ CLUVER17 = {
     "w3": {"slope": 0.889, "intercept": -7.76, "scatter": 0.15, "stellar": 0.158, "um": 12.0},
     "w4": {"slope": 0.915, "intercept": -8.01, "scatter": 0.18, "stellar": 0.059, "um": 22.8},
 }
+KE12_LOG_SFR_PER_LTIR = -43.41
+"""Kennicutt & Evans (2012, ARA&A 50, 531): log SFR (M_sun/yr) = log L_TIR (erg/s) - 43.41."""
 # Cluver et al. (2014, ApJ 782, 90), eq. 2: log M*/L_W1 = -2.54 (W1 - W2) - 0.17, L_W1 in
 # solar units with M_sun(W1) = 3.24 (Vega; Jarrett et al. 2013).
 CLUVER14_ML = {"slope": -2.54, "intercept": -0.17, "msun_w1": 3.24}

@@ -5,8 +5,8 @@ it (:func:`~specir.sim.realism.realism_report`) and writes into a folder:
 
 - ``realism.json``: every row and the survey's provenance (``n``, ``seed``, simulator);
 - ``realism.txt``: the table as plain text (relation / literature / simulation / tolerance);
-- ``realism.rst``: the same table as an reStructuredText ``list-table``, to be included by the
-  documentation (``docs/simulation.rst`` includes ``docs/generated/realism.rst``);
+- ``realism.inc``: the same table as an reStructuredText ``list-table``, to be included by the
+  documentation (``docs/simulation.rst`` includes ``docs/generated/realism.inc``);
 - ``sfr_w3.png``, ``sfr_w4.png``, ``colours.png``, ``stern.png``: simulated points over the
   published relations.
 """
@@ -156,7 +156,7 @@ def write_report(report, out, *, meta, figures=True):
     payload = {"meta": meta, "mass_bins": MASS_BINS, "rows": report.rows}
     (out / "realism.json").write_text(json.dumps(payload, indent=1, allow_nan=True))
     (out / "realism.txt").write_text(_text(report.rows) + "\n")
-    (out / "realism.rst").write_text(_rst(report.rows, meta))
+    (out / "realism.inc").write_text(_rst(report.rows, meta))
     if figures:
         _figures(report, out)
     return out

@@ -51,7 +51,7 @@ def test_small_survey_meets_the_loosened_relations(survey, tmp_path):
 @pytest.mark.slow
 def test_cli_writes_table_json_rst_and_figures(survey, tmp_path, capsys):
     out = tmp_path / "report"
-    rst = tmp_path / "docs" / "generated" / "realism.rst"
+    rst = tmp_path / "docs" / "generated" / "realism.inc"
     status = main(["sim", "realism", str(survey), "--out", str(out), "--rst", str(rst)])
     data = json.loads((out / "realism.json").read_text())
     assert status == (0 if data["meta"]["passed"] else 1)
