@@ -87,8 +87,8 @@ def qpah_relation(oh, metal_rich):
 
     Examples
     --------
-    >>> [round(float(q), 2) for q in qpah_relation(np.array([7.8, 8.9]), 2.1)]
-    [0.6, 2.1]
+    >>> [round(float(q), 2) for q in qpah_relation(np.array([7.6, 8.9]), 2.1)]
+    [0.59, 2.1]
     """
     step = 1.0 / (1.0 + np.exp(-(np.asarray(oh, float) - 8.15) / 0.08))
     return metal_rich * (_QPAH_POOR_RATIO + (1.0 - _QPAH_POOR_RATIO) * step)
