@@ -153,8 +153,12 @@ def write_report(report, out, *, meta, figures=True):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     meta = {**meta, "n_passed": report.n_passed, "passed": report.passed}
-    payload = {"meta": meta, "mass_bins": MASS_BINS, "rows": report.rows}
-    (out / "realism.json").write_text(json.dumps(payload, indent=1, allow_nan=True))
+    rows = [
+        {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
+        for r in report.rows
+    ]
+    payload = {"meta": meta, "mass_bins": MASS_BINS, "rows": rows}
+    (out / "realism.json").write_text(json.dumps(payload, indent=1, allow_nan=False))
     (out / "realism.txt").write_text(_text(report.rows) + "\n")
     (out / "realism.inc").write_text(_rst(report.rows, meta))
     if figures:
