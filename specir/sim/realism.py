@@ -5,8 +5,9 @@
 ``log_lagn_true``, ``agn_type_true``), each published relation below and compares it with
 the literature value, within a tolerance. Every literature number is defined once, here, with
 its source; ``docs/simulation.rst`` gives the full references. Luminosities are νL_ν of the
-observed-frame band at the galaxy's distance (no k-correction), so only galaxies at
-``z <= z_max`` enter the luminosity relations.
+observed-frame band at the galaxy's distance and colours are observed-frame (no
+k-correction), so only galaxies at ``z <= z_max`` enter the relations, except the Stern et
+al. selection, which is made on observed colours at any redshift.
 
 Examples
 --------
@@ -154,10 +155,10 @@ def _sfr_relations(rep, c, z_max, tol_offset, tol_scatter):
         )
 
 
-def _colour_loci(rep, c, tol):
+def _colour_loci(rep, c, z_max, tol):
     mag = c["mag"]
     w12, w23 = mag[:, 0] - mag[:, 1], mag[:, 1] - mag[:, 2]
-    no_agn = ~c["agn"] & np.isfinite(w12)
+    no_agn = ~c["agn"] & np.isfinite(w12) & (c["z"] <= z_max)
     sf = no_agn & (c["log_ssfr"] > SF_MIN_LOG_SSFR) & np.isfinite(w23)
     q = no_agn & (c["log_ssfr"] < QUIESCENT_MAX_LOG_SSFR) & np.isfinite(w23)
     rep.points["colours"] = (w23, w12, c["agn"], c["log_ssfr"])
@@ -235,7 +236,7 @@ def realism_report(df, *, z_max=0.07, tolerances=None) -> RealismReport:
     c = _columns(df)
     rep = RealismReport()
     _sfr_relations(rep, c, z_max, tol.sfr_offset, tol.sfr_scatter)
-    _colour_loci(rep, c, tol.colour)
+    _colour_loci(rep, c, z_max, tol.colour)
     _mass_to_light(rep, c, z_max, tol.mass_to_light)
     _stern(rep, c, tol.stern_reliability, tol.stern_completeness)
     return rep
