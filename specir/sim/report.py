@@ -82,9 +82,9 @@ def _rst(rows, meta):
         ".. This file is written by `specir sim realism`; do not edit it by hand.",
         "",
         f"Measured on ``{meta['survey']}`` ({meta['n_galaxies']} galaxies, seed "
-        f"{meta.get('seed', '?')}, galaxies at z <= {meta['z_max']} in the luminosity "
-        f"relations) by ``specir sim realism``: {meta['n_passed']} of {len(rows)} relations "
-        "within tolerance.",
+        f"{meta.get('seed', '?')}, simulator {meta.get('simulator', '?')}; galaxies at "
+        f"z <= {meta['z_max']} except in the Stern et al. selection) by "
+        f"``specir sim realism``: {meta['n_passed']} of {len(rows)} relations within tolerance.",
         "",
         ".. list-table::",
         "   :header-rows: 1",
