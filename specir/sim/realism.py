@@ -36,6 +36,8 @@ SF_MIN_LOG_SSFR = -10.5
 """Star-forming: log sSFR/yr above this (issue 11's selection)."""
 QUIESCENT_MAX_LOG_SSFR = -11.0
 """Quiescent: log sSFR/yr below this."""
+MIN_GALAXIES = 20
+"""A relation measured on fewer galaxies is reported but does not pass."""
 
 # Cluver et al. (2017, ApJ 850, 68), eqs. 4 and 5: log SFR = a log(νL_ν / L_sun) + b, with
 # the 1-sigma scatter; νL_ν of the stellar-continuum-subtracted band (Jarrett et al. 2013,
@@ -82,8 +84,12 @@ class RealismReport:
         return sum(r["passed"] for r in self.rows)
 
     def add(self, group, relation, literature, simulation, tolerance, n):
-        """Append one row; it passes when ``|simulation - literature| <= tolerance``."""
-        ok = bool(np.isfinite(simulation) and abs(simulation - literature) <= tolerance + 1e-9)
+        """Append one row; it passes when ``|simulation - literature| <= tolerance``.
+
+        A row measured on fewer than :data:`MIN_GALAXIES` galaxies does not pass.
+        """
+        close = abs(simulation - literature) <= tolerance + 1e-9
+        ok = bool(np.isfinite(simulation) and close and n >= MIN_GALAXIES)
         self.rows.append(
             {
                 "group": group,

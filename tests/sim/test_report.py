@@ -16,7 +16,7 @@ pytest.importorskip("lsdb")
 from specir.errors import SpecIRInputError
 from specir.scripts.main import main
 from specir.sim import PopulationConfig, SimConfig, write_survey
-from specir.sim.realism import Tolerances
+from specir.sim.realism import MIN_GALAXIES, Tolerances
 from specir.sim.report import survey_realism
 
 LOW_Z = SimConfig(
@@ -24,7 +24,7 @@ LOW_Z = SimConfig(
     chunk_size=75,
 )
 LOOSE = Tolerances(sfr_offset=0.25, sfr_scatter=0.08, colour=0.4)
-MIN_N = 15  # rows measured on fewer galaxies are reported, not asserted
+MIN_N = MIN_GALAXIES  # rows measured on fewer galaxies are reported, not asserted
 
 
 @pytest.fixture(scope="module")
