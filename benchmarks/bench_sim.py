@@ -47,7 +47,8 @@ def time_hats_step(catalog, workers):
     import lsdb
     import pyarrow.parquet as pq
 
-    from specir.sim.survey import _arrow_table, _write_hats
+    from specir.sim.hats import arrow_table as _arrow_table
+    from specir.sim.hats import write_hats as _write_hats
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_hats_"))
     try:

@@ -20,6 +20,7 @@ COMMANDS = {
     "train": ("specir.scripts.train", "train a model bundle from a HATS catalog (TOML config)"),
     "evaluate": ("specir.scripts.evaluate", "score a bundle and baselines on a held-out catalog"),
     "simulate": ("specir.scripts.simulate", "simulate an SDSS x WISE survey (HATS; extra 'sim')"),
+    "sim": ("specir.scripts.sim", "check a simulated survey against published relations (realism)"),
     "import": ("specir.scripts.import_", "import SDSS spectrum files into a HATS spectra catalog"),
     "fetch": ("specir.scripts.fetch", "fetch real SDSS x AllWISE training data (TAP + archive)"),
     "catalog": ("specir.scripts.catalog", "make (run) or check (validate) a value-added catalog"),

@@ -6,7 +6,8 @@ analytic torus; the observation adds SDSS fibre spectra and AllWISE-style photom
 bagpipes is GPL-3.0 licensed and only imported when a simulation runs.
 
 Public API: :func:`simulate` (in memory), :func:`write_survey` (parallel, resumable, HATS),
-:func:`model_photometry` (one galaxy at fixed parameters), :class:`SimConfig`,
+:func:`model_photometry` (one galaxy at fixed parameters), :func:`realism_report` and
+:func:`survey_realism` (the survey against published infrared relations), :class:`SimConfig`,
 :func:`load_config`.
 """
 
@@ -18,7 +19,10 @@ from specir.sim.config import (
     WISEConfig,
     load_config,
 )
-from specir.sim.survey import DEFAULT_GALAXY, model_photometry, simulate, write_survey
+from specir.sim.galaxy import DEFAULT_GALAXY, model_photometry
+from specir.sim.realism import realism_report
+from specir.sim.report import survey_realism
+from specir.sim.survey import simulate, write_survey
 
 __all__ = [
     "DEFAULT_GALAXY",
@@ -29,6 +33,8 @@ __all__ = [
     "WISEConfig",
     "load_config",
     "model_photometry",
+    "realism_report",
     "simulate",
+    "survey_realism",
     "write_survey",
 ]

@@ -7,11 +7,8 @@ A TOML file with tables ``[population]``, ``[agn]``, ``[sdss]``, ``[wise]`` and 
 ``chunk_size`` overrides the defaults (:func:`load_config`).
 """
 
-import dataclasses
 import math
-import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from specir.constants import Z_RANGE
 from specir.errors import SpecIRInputError
@@ -64,6 +61,12 @@ class PopulationConfig:
     """Scatter (dex) of the gas-phase mass-metallicity relation (Tremonti et al. 2004)."""
     qpah_scatter: float = 0.5
     """Scatter (percentage points) of q_PAH about its metallicity relation."""
+    qpah_metal_rich: float = 2.1
+    """q_PAH (%) of metal-rich galaxies: the DL07 value whose νL_ν(12 µm) / L_dust equals
+    that of Cluver et al. (2017) with Kennicutt & Evans (2012) (``docs/simulation.rst``)."""
+    ism_fraction: float = 0.3
+    """Fraction mu of the birth-cloud V-band attenuation in the diffuse ISM (Charlot & Fall
+    2000; da Cunha et al. 2008); bagpipes' eta = 1 / mu."""
     umin_scatter: float = 0.2
     """Scatter (dex) of U_min about its sSFR relation."""
     av_scatter: float = 0.15
@@ -81,6 +84,8 @@ class PopulationConfig:
         for name in ("ms_scatter", "mz_scatter", "umin_scatter", "av_scatter"):
             _check(p, name, getattr(self, name), 0.0, 1.0)
         _check(p, "qpah_scatter", self.qpah_scatter, 0.0, 2.0)
+        _check(p, "qpah_metal_rich", self.qpah_metal_rich, 0.47, 4.58)
+        _check(p, "ism_fraction", self.ism_fraction, 0.05, 1.0)
         object.__setattr__(self, "sky_patch", tuple(self.sky_patch))
         if self.sky_patch:
             if len(self.sky_patch) != 4:
@@ -213,51 +218,25 @@ class SimConfig:
         _check("", "chunk_size", self.chunk_size, 1, 100_000)
 
 
-_SECTIONS = {
-    "population": PopulationConfig,
-    "agn": AGNConfig,
-    "sdss": SDSSConfig,
-    "wise": WISEConfig,
-}
-
-
 def config_from_dict(data):
-    """Build a :class:`SimConfig` from a nested dict (as read from TOML), validating names."""
-    kwargs = {}
-    for key, value in data.items():
-        if key in _SECTIONS:
-            cls = _SECTIONS[key]
-            if not isinstance(value, dict):
-                raise SpecIRInputError(key, "must be a table", f"write [{key}] with keys")
-            names = {f.name for f in dataclasses.fields(cls)}
-            for k in value:
-                if k not in names:
-                    raise SpecIRInputError(
-                        f"{key}.{k}", "is not a known setting", f"use one of {sorted(names)}"
-                    )
-            conv = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
-            kwargs[key] = cls(**conv)
-        elif key == "chunk_size":
-            kwargs[key] = value
-        else:
-            raise SpecIRInputError(
-                key, "is not a known setting", f"use one of {[*sorted(_SECTIONS), 'chunk_size']}"
-            )
-    return SimConfig(**kwargs)
+    """Build a :class:`SimConfig` from a nested dict (as read from TOML), validating names.
+
+    Examples
+    --------
+    >>> config_from_dict({"sdss": {"r_limit": 17.0}}).sdss.r_limit
+    17.0
+    >>> config_from_dict({"sdss": {"r_limt": 17.0}})
+    Traceback (most recent call last):
+    ...
+    specir.errors.SpecIRInputError: sdss.r_limt: is not a known setting. Fix: did you mean ...
+    """
+    from specir.config import config_from_dict as build
+
+    return build(SimConfig, data)
 
 
 def load_config(path):
-    """Read a TOML configuration file into a validated :class:`SimConfig`."""
-    path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise SpecIRInputError(
-            "config", f"file {path} does not exist", "give an existing file"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecIRInputError(
-            "config", f"{path} is not valid TOML ({exc})", "fix the syntax"
-        ) from exc
-    return config_from_dict(data)
+    """Read a TOML configuration file into a validated :class:`SimConfig` (:mod:`specir.config`)."""
+    from specir.config import load_config as load
+
+    return load(SimConfig, path, what="simulation config")

@@ -12,6 +12,7 @@ from scipy.special import gammainc
 from specir.bands import mjy_to_mag
 from specir.constants import C_KMS
 from specir.grid import GRID_NPIX, grid_wavelength
+from specir.resample import resample
 from specir.sim.cosmo import angular_diameter_distance_mpc
 from specir.sim.sed import air_to_vacuum
 
@@ -27,17 +28,14 @@ __all__ = [
 _ARCSEC_PER_RAD = 206264.806
 
 
-def _grid_edges():
-    w = grid_wavelength()
-    mid = 0.5 * (w[1:] + w[:-1])
-    return np.concatenate([[w[0] - 0.5 * (w[1] - w[0])], mid, [w[-1] + 0.5 * (w[-1] - w[-2])]])
+def rebin(wave, flam):
+    """Mean f_λ of a finely sampled SED in each pixel of the model grid.
 
-
-def rebin(wave, flux, edges):
-    """Flux-conserving rebinning of a sampled f_λ onto bins with the given edges (mean f_λ)."""
-    cum = np.concatenate([[0.0], np.cumsum(0.5 * (flux[1:] + flux[:-1]) * np.diff(wave))])
-    c = np.interp(edges, wave, cum)
-    return np.diff(c) / np.diff(edges)
+    Flux-conserving: :func:`specir.resample.resample` (specutils' scheme) with the pixel
+    edges of :func:`specir.grid.grid_edges`.
+    """
+    flux, _ = resample(wave, flam[None, :], np.ones((1, np.size(wave))), grid_wavelength())
+    return flux[0]
 
 
 def fiber_fraction(re_kpc, sersic, z, *, fiber_diameter=3.0, seeing_fwhm=1.5):
@@ -164,7 +162,7 @@ def observe_spectrum(
     w = wave_obs[s]
     f = gaussian_filter1d(flam_gal[s], sigma_kms / C_KMS / dlnlam, mode="nearest")
     f = f + flam_lines[s]
-    model = rebin(w, f, _grid_edges()) * 1e17 * fiber_frac
+    model = rebin(w, f) * 1e17 * fiber_frac
     grid = grid_wavelength()
     x = (grid - 6500.0) / 2800.0
     a1, a2 = cfg.calibration_error * rng.standard_normal(2)

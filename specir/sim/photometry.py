@@ -4,7 +4,9 @@ import functools
 
 import numpy as np
 
-__all__ = ["BAND_ORDER", "band_fluxes_mjy", "filter_wavelength_aa"]
+from specir.constants import C_AA_PER_S
+
+__all__ = ["BAND_ORDER", "W4_STRETCH", "band_fluxes_mjy", "filter_wavelength_aa"]
 
 BAND_ORDER = ("u", "g", "r", "i", "z", "w1", "w2", "w3", "w4")
 _SPECLITE = {
@@ -18,7 +20,10 @@ _SPECLITE = {
     "w3": "wise2010-W3",
     "w4": "wise2010-W4",
 }
-_C_AA_S = 2.99792458e18
+W4_STRETCH = 22.8 / 22.1
+"""Brown, Jarrett & Cluver (2014, PASA 31, e049): AllWISE W4 fluxes of galaxies follow a
+response whose effective wavelength is 22.8 µm instead of the pre-launch 22.1 µm; the W4
+curve's wavelengths are multiplied by this factor, so ``w4`` means what a catalog value means."""
 
 
 def filter_wavelength_aa(filt):
@@ -39,7 +44,8 @@ def _curves():
     out = []
     for band in BAND_ORDER:
         f = speclite.filters.load_filter(_SPECLITE[band])
-        out.append((filter_wavelength_aa(f), np.asarray(f.response, dtype=float)))
+        stretch = W4_STRETCH if band == "w4" else 1.0
+        out.append((filter_wavelength_aa(f) * stretch, np.asarray(f.response, dtype=float)))
     return tuple(out)
 
 
@@ -69,6 +75,6 @@ def band_fluxes_mjy(wave_obs, flam):
         w = wave_obs[max(lo - 1, 0) : hi + 1]
         r = np.interp(w, fw, fr, left=0.0, right=0.0)
         num = np.trapezoid(flam[max(lo - 1, 0) : hi + 1] * r * w, w)
-        den = np.trapezoid(r * _C_AA_S / w, w)
+        den = np.trapezoid(r * C_AA_PER_S / w, w)
         out[i] = num / den * 1e26
     return out

@@ -22,6 +22,7 @@ _KCORR_SLOPE = {False: 0.6, True: 2.0}
 # population (300 galaxies, seed 5), and a margin covering ~95% of the remaining scatter
 _CORR = {False: (1.198, -1.940, 1.059), True: (0.642, -1.645, 0.165)}
 _MARGIN_MAG = {False: 0.65, True: 0.32}
+_QPAH_POOR_RATIO = 1.0 / 3.55  # Draine et al. (2007): median q_PAH 1.0% vs 3.55%
 
 
 def _smf(logm):
@@ -76,15 +77,47 @@ def _invert_delayed(s):
     return np.interp(np.log(s), np.log(h[::-1]), x[::-1])
 
 
-def draw_population(n, rng, config):
-    """Draw ``n`` galaxies (before the exact r < 17.77 cut) as a dict of arrays.
+def qpah_relation(oh, metal_rich):
+    """q_PAH (%) at gas-phase 12 + log(O/H) (Tremonti et al. 2004 scale), before scatter.
 
-    Masses and types follow the stellar mass function weighted by each galaxy's observable
-    volume V_max (a flux-limited sample); redshifts follow dV/dz inside that volume.
+    Draine et al. (2007, ApJ 663, 866) find q_PAH of metal-poor galaxies (below
+    12 + log(O/H) ≈ 8.1) at 0.28 times that of metal-rich ones (medians 1.0% and 3.55%); the
+    step is a logistic of width 0.08 dex. ``metal_rich`` sets the plateau
+    (``population.qpah_metal_rich``; ``docs/simulation.rst`` derives its value).
+
+    Examples
+    --------
+    >>> [round(float(q), 2) for q in qpah_relation(np.array([7.6, 8.9]), 2.1)]
+    [0.59, 2.1]
     """
-    pop_cfg, agn_cfg = config.population, config.agn
+    step = 1.0 / (1.0 + np.exp(-(np.asarray(oh, float) - 8.15) / 0.08))
+    return metal_rich * (_QPAH_POOR_RATIO + (1.0 - _QPAH_POOR_RATIO) * step)
+
+
+def _attenuation(logm, log_sfr, z, quiescent, rng, cfg):
+    """A_V of the diffuse ISM and the birth-cloud factor eta (Charlot & Fall 2000).
+
+    Emission lines come from birth clouds and see the Balmer-decrement attenuation
+    A_Hα(M*) of Garn & Best (2010), A_V,lines = A_Hα / 0.82 (Calzetti k ratio), raised with the
+    offset from the main sequence. The diffuse ISM, which every star sees, holds a fraction
+    ``mu`` of it (``population.ism_fraction``; Charlot & Fall 2000, da Cunha et al. 2008), so
+    bagpipes' A_V = mu A_V,lines and eta = 1 / mu. Quiescent galaxies: A_V,lines ≈ 0.06 / mu.
+    """
+    n = np.size(logm)
+    xg = np.clip(logm - 10.0, -1.5, 1.5)
+    a_ha = 0.91 + 0.77 * xg + 0.11 * xg**2 - 0.09 * xg**3
+    dms = log_sfr - _main_sequence(logm, z)
+    av_lines = a_ha / 0.82 * 10.0 ** (0.25 * np.clip(dms, -1, 1))
+    mu = cfg.ism_fraction
+    av = np.where(quiescent, 0.06, mu * av_lines)
+    av = np.clip(av * 10.0 ** (cfg.av_scatter * rng.standard_normal(n)), 0.0, 3.0)
+    return av, np.full(n, 1.0 / mu)
+
+
+def _mass_type_redshift(n, rng, config):
+    """(log M*, quiescent, z) of a flux-limited sample: Phi(M, type) V_max(M, type), dV/dz."""
+    pop_cfg = config.population
     z_lo, z_hi = pop_cfg.z_range
-    # joint (type, mass) distribution of a flux-limited sample: Phi(M, type) * V_max(M, type)
     mgrid = np.arange(pop_cfg.log_mstar_range[0], pop_cfg.log_mstar_range[1], 0.01) + 0.005
     weights = []
     for q in (False, True):
@@ -101,13 +134,16 @@ def draw_population(n, rng, config):
     zmax = _zmax(logm, quiescent, config.sdss.r_limit, (z_lo, z_hi))
     v = comoving_volume(z_lo) + rng.random(n) * (comoving_volume(zmax) - comoving_volume(z_lo))
     zg = np.linspace(z_lo, z_hi, 2000)
-    z = np.interp(v, comoving_volume(zg), zg)
+    return logm, quiescent, np.interp(v, comoving_volume(zg), zg)
 
-    # star formation: main sequence with scatter, or quiescent sSFR ~ 1e-12 /yr
+
+def _star_formation(logm, z, quiescent, rng, cfg):
+    """Main sequence (or quiescent sSFR ~ 1e-12/yr) and a delayed-tau SFH that gives it."""
+    n = np.size(logm)
     log_sfr = np.where(
         quiescent,
         logm - 12.0 + 0.4 * rng.standard_normal(n),
-        _main_sequence(logm, z) + pop_cfg.ms_scatter * rng.standard_normal(n),
+        _main_sequence(logm, z) + cfg.ms_scatter * rng.standard_normal(n),
     )
     log_ssfr = np.clip(log_sfr - logm, -13.5, -8.8)
     # delayed-tau SFH: age T since onset, tau chosen to give the target sSFR
@@ -120,49 +156,76 @@ def draw_population(n, rng, config):
     age = np.clip(age, 1.0, t_univ - 0.05)
     live = np.where(quiescent, 0.58, 0.65)  # surviving mass fraction (BC03, Kroupa)
     s = np.clip(10.0**log_ssfr * live * age * 1e9, 1e-6, 1.95)
-    tau = age / _invert_delayed(s)
-    log_massformed = logm - np.log10(live)
+    sfh = {
+        "log_sfr_target": log_sfr,
+        "age": age,
+        "tau": age / _invert_delayed(s),
+        "log_massformed": logm - np.log10(live),
+    }
+    return sfh, log_ssfr
 
-    # metallicities: Tremonti et al. (2004) gas, Gallazzi et al. (2005)-like stellar
+
+def _metallicity(logm, rng, cfg):
+    """Tremonti et al. (2004) gas 12 + log(O/H); Gallazzi et al. (2005)-like stellar Z/Z_sun."""
+    n = np.size(logm)
     xm = np.clip(logm, 8.5, 11.5)
-    oh = -1.492 + 1.847 * xm - 0.08026 * xm**2 + pop_cfg.mz_scatter * rng.standard_normal(n)
-    z_gas = 10.0 ** (oh - 8.69)
+    oh = -1.492 + 1.847 * xm - 0.08026 * xm**2 + cfg.mz_scatter * rng.standard_normal(n)
     z_star = 10.0 ** (-0.25 + 0.35 * np.tanh((logm - 10.0) / 0.8) + 0.15 * rng.standard_normal(n))
-    z_star = np.clip(z_star, 0.02, 2.4)
+    return {"oh": oh, "z_gas": 10.0 ** (oh - 8.69), "z_star": np.clip(z_star, 0.02, 2.4)}
 
-    # dust attenuation: Garn & Best (2010) A_Halpha(M) plus an SFR term; low for quiescent
-    xg = np.clip(logm - 10.0, -1.5, 1.5)
-    a_ha = 0.91 + 0.77 * xg + 0.11 * xg**2 - 0.09 * xg**3
-    dms = log_sfr - _main_sequence(logm, z)
-    av_sf = 0.44 * a_ha / 0.82 * 10.0 ** (0.25 * np.clip(dms, -1, 1))
-    av_q = 0.06 * np.ones(n)
-    av = np.where(quiescent, av_q, av_sf) * 10.0 ** (pop_cfg.av_scatter * rng.standard_normal(n))
-    av = np.clip(av, 0.0, 3.0)
 
-    # dust emission (Draine & Li 2007): q_PAH follows metallicity (Draine et al. 2007),
-    # U_min follows sSFR (Magdis et al. 2012 <U> ~ sSFR), gamma small and rising with sSFR
-    qpah = 0.6 + 3.0 / (1.0 + np.exp(-(oh - 8.15) / 0.08))
-    qpah = np.clip(qpah + pop_cfg.qpah_scatter * rng.standard_normal(n), 0.47, 4.58)
-    log_umin = 0.2 + 0.7 * (log_ssfr + 10.0) + pop_cfg.umin_scatter * rng.standard_normal(n)
-    umin = np.clip(10.0**log_umin, 0.1, 25.0)
-    gamma = np.clip(
-        10.0 ** (-1.8 + 0.3 * (log_ssfr + 10.0) + 0.3 * rng.standard_normal(n)), 1e-3, 0.5
-    )
-    log_u = np.clip(-3.1 + 0.3 * (log_ssfr + 10.0) + 0.25 * rng.standard_normal(n), -4.0, -1.5)
+def _dust_emission(oh, log_ssfr, rng, cfg):
+    """Draine & Li (2007) parameters and the nebular log U.
 
-    # kinematics and size: sigma ~ M^0.3 (Zahid et al. 2016), R_e(M) from Shen et al. (2003)
+    q_PAH follows metallicity (:func:`qpah_relation`), U_min follows sSFR (Magdis et al. 2012:
+    <U> ~ sSFR), gamma is small and rises with sSFR.
+    """
+    n = np.size(oh)
+    qpah = qpah_relation(oh, cfg.qpah_metal_rich)
+    qpah = np.clip(qpah + cfg.qpah_scatter * rng.standard_normal(n), 0.47, 4.58)
+    log_umin = 0.2 + 0.7 * (log_ssfr + 10.0) + cfg.umin_scatter * rng.standard_normal(n)
+    gamma = 10.0 ** (-1.8 + 0.3 * (log_ssfr + 10.0) + 0.3 * rng.standard_normal(n))
+    log_u = -3.1 + 0.3 * (log_ssfr + 10.0) + 0.25 * rng.standard_normal(n)
+    return {
+        "qpah": qpah,
+        "umin": np.clip(10.0**log_umin, 0.1, 25.0),
+        "gamma": np.clip(gamma, 1e-3, 0.5),
+        "log_u": np.clip(log_u, -4.0, -1.5),
+    }
+
+
+def _structure(logm, quiescent, rng):
+    """sigma ~ M^0.3 (Zahid et al. 2016); R_e(M) of Shen et al. (2003); Sersic n 1 or 4."""
+    n = np.size(logm)
     veldisp = 10.0 ** (
         2.05 + 0.3 * (logm - 10.5) - np.where(quiescent, 0.0, 0.1) + 0.07 * rng.standard_normal(n)
     )
-    veldisp = np.clip(veldisp, 30.0, 400.0)
     mlin = 10.0**logm
     re_late = 0.1 * mlin**0.14 * (1.0 + mlin / 3.98e10) ** (0.39 - 0.14)
     re_early = 2.88e-6 * mlin**0.56
     re_kpc = np.where(quiescent, np.maximum(re_early, 0.5 * re_late), re_late)
     re_kpc *= 10.0 ** (np.where(quiescent, 0.13, 0.2) * rng.standard_normal(n))
-    sersic = np.where(quiescent, 4.0, 1.0)
+    return {
+        "veldisp": np.clip(veldisp, 30.0, 400.0),
+        "re_kpc": re_kpc,
+        "sersic": np.where(quiescent, 4.0, 1.0),
+    }
 
-    agn = _draw_agn(n, rng, logm, quiescent, agn_cfg)
+
+def draw_population(n, rng, config):
+    """Draw ``n`` galaxies (before the exact r < 17.77 cut) as a dict of arrays.
+
+    Masses and types follow the stellar mass function weighted by each galaxy's observable
+    volume V_max (a flux-limited sample); redshifts follow dV/dz inside that volume.
+    """
+    pop_cfg = config.population
+    logm, quiescent, z = _mass_type_redshift(n, rng, config)
+    sfh, log_ssfr = _star_formation(logm, z, quiescent, rng, pop_cfg)
+    metals = _metallicity(logm, rng, pop_cfg)
+    av, eta = _attenuation(logm, sfh["log_sfr_target"], z, quiescent, rng, pop_cfg)
+    dust = _dust_emission(metals["oh"], log_ssfr, rng, pop_cfg)
+    structure = _structure(logm, quiescent, rng)
+    agn = _draw_agn(n, rng, logm, quiescent, config.agn)
     ra, dec = _footprint(n, rng, pop_cfg.sky_patch)
     return {
         "ra": ra,
@@ -170,22 +233,12 @@ def draw_population(n, rng, config):
         "z": z,
         "quiescent": quiescent,
         "log_mstar_target": logm,
-        "log_sfr_target": log_sfr,
-        "age": age,
-        "tau": tau,
-        "log_massformed": log_massformed,
-        "z_star": z_star,
-        "z_gas": z_gas,
-        "oh": oh,
+        **sfh,
+        **metals,
         "av": av,
-        "eta": np.full(n, 2.0),
-        "qpah": qpah,
-        "umin": umin,
-        "gamma": gamma,
-        "log_u": log_u,
-        "veldisp": veldisp,
-        "re_kpc": re_kpc,
-        "sersic": sersic,
+        "eta": eta,
+        **dust,
+        **structure,
         **agn,
     }
 

@@ -33,17 +33,24 @@ R_PHOT = 300.0
 
 
 def air_to_vacuum(wave):
-    """Air to vacuum wavelengths in Å (Morton 2000, the IAU standard); below 2000 Å unchanged.
+    """Air to vacuum wavelengths in Å above 2000 Å (below: unchanged, already vacuum).
+
+    The conversion is specutils' ``air_to_vac`` with Morton (2000), the IAU standard.
 
     Examples
     --------
     >>> round(float(air_to_vacuum(6562.80)), 2)
     6564.61
     """
+    import astropy.units as u
+    from specutils.utils.wcs_utils import air_to_vac
+
     wave = np.asarray(wave, dtype=float)
-    s2 = (1e4 / wave) ** 2
-    n = 1.0 + 8.34254e-5 + 2.406147e-2 / (130.0 - s2) + 1.5998e-4 / (38.9 - s2)
-    return np.where(wave > 2000.0, wave * n, wave)
+    out = wave.copy()
+    air = wave > 2000.0
+    if np.any(air):
+        out[air] = air_to_vac(wave[air] * u.AA, method="Morton2000", scheme="inversion").value
+    return out
 
 
 @functools.cache

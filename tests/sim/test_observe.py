@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from specir.grid import GRID_NPIX, grid_wavelength
+from specir.grid import GRID_NPIX, grid_edges, grid_wavelength
 from specir.sim.agn import agn_optical, calzetti_k, torus
 from specir.sim.config import SDSSConfig, WISEConfig
 from specir.sim.observe import fiber_fraction, observe_spectrum, observe_wise, rebin
@@ -25,13 +25,24 @@ def test_fiber_fraction_depends_on_size_and_redshift():
     assert small > big
 
 
-def test_rebin_conserves_flux():
+def test_rebin_conserves_flux_on_the_model_grid():
     w = np.geomspace(3000.0, 10000.0, 40000)
     f = 1.0 + np.exp(-0.5 * ((w - 6000.0) / 3.0) ** 2) * 100
-    edges = np.linspace(5000.0, 7000.0, 201)
-    out = rebin(w, f, edges)
-    total = np.trapezoid(f[(w > 5000) & (w < 7000)], w[(w > 5000) & (w < 7000)])
-    assert np.sum(out * np.diff(edges)) == pytest.approx(total, rel=1e-3)
+    out = rebin(w, f)
+    edges = grid_edges()
+    inside = (w > edges[0]) & (w < edges[-1])
+    assert out.shape == (GRID_NPIX,)
+    assert np.sum(out * np.diff(edges)) == pytest.approx(
+        np.trapezoid(f[inside], w[inside]), rel=1e-3
+    )
+    # the line lands in the pixels around 6000 Å, the continuum stays at 1
+    assert out[np.argmin(np.abs(grid_wavelength() - 6000.0))] > 10.0
+    assert np.median(out) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_air_to_vacuum_is_specutils_morton_2000_above_2000_aa():
+    assert float(air_to_vacuum(6562.80)) == pytest.approx(6564.614, abs=2e-3)
+    assert float(air_to_vacuum(1500.0)) == 1500.0  # the UV is tabulated in vacuum already
 
 
 def test_spectrum_noise_is_calibrated_to_the_sdss_requirement():

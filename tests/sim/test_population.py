@@ -1,0 +1,52 @@
+"""Relations of the drawn population that the realism fixes rest on (issue 11)."""
+
+import numpy as np
+import pytest
+
+from specir.sim import PopulationConfig, SimConfig
+from specir.sim.population import _main_sequence, draw_population, qpah_relation
+from specir.sim.realism import CLUVER17, KE12_LOG_SFR_PER_LTIR, L_SUN_ERG_S
+
+
+def test_qpah_follows_the_draine_2007_metallicity_step():
+    poor, rich = qpah_relation(np.array([7.7, 9.0]), 2.1)
+    assert poor / rich == pytest.approx(1.0 / 3.55, rel=0.02)
+    assert rich == pytest.approx(2.1, rel=1e-3)
+    # a wide metallicity scatter populates both sides of the step
+    cfg = SimConfig(population=PopulationConfig(mz_scatter=0.5))
+    drawn = draw_population(4000, np.random.default_rng(0), cfg)
+    poor = drawn["qpah"][drawn["oh"] < 7.9].mean()
+    rich = drawn["qpah"][drawn["oh"] > 8.6].mean()
+    assert poor < 0.6 * rich
+
+
+def test_lines_see_the_balmer_decrement_attenuation_and_old_stars_mu_of_it():
+    cfg = SimConfig(population=PopulationConfig(av_scatter=0.0, ms_scatter=0.0))
+    p = draw_population(3000, np.random.default_rng(1), cfg)
+    sf = ~p["quiescent"] & (np.abs(p["log_mstar_target"] - 10.0) < 0.02)
+    on_ms = sf & np.isclose(p["log_sfr_target"], _main_sequence(p["log_mstar_target"], p["z"]))
+    assert on_ms.sum() > 5
+    # Garn & Best (2010): A_Halpha = 0.91 at log M* = 10; lines see A_V = A_Halpha / 0.82
+    lines = p["av"][on_ms] * p["eta"][on_ms]
+    assert np.allclose(lines, 0.91 / 0.82, rtol=0.03)
+    assert np.allclose(p["av"][on_ms] / lines, cfg.population.ism_fraction)
+
+
+def test_metal_rich_qpah_gives_the_observed_w3_to_dust_luminosity_ratio():
+    pytest.importorskip("bagpipes")
+    from specir.sim.galaxy import _sed
+    from specir.sim.photometry import band_fluxes_mjy
+
+    model = _sed()._model
+    par = CLUVER17["w3"]
+    # Cluver et al. (2017) and Kennicutt & Evans (2012) at SFR = 1 M_sun/yr
+    target = -par["intercept"] / par["slope"] - (-KE12_LOG_SFR_PER_LTIR - np.log10(L_SUN_ERG_S))
+    q = PopulationConfig().qpah_metal_rich
+    for umin in (0.5, 1.0, 5.0):
+        spec = model.dust_emission.spectrum(q, umin, 10**-1.8)  # normalised to L_dust = 1
+        f = band_fluxes_mjy(model.wavelengths, spec)
+        log_ratio = np.log10(2.99792458e14 / par["um"] * f[7] * 1e-26)
+        assert log_ratio == pytest.approx(target, abs=0.03)
+    # the pre-issue-11 plateau of 3.55% overshoots it
+    f = band_fluxes_mjy(model.wavelengths, model.dust_emission.spectrum(3.55, 1.0, 10**-1.8))
+    assert np.log10(2.99792458e14 / par["um"] * f[7] * 1e-26) > target + 0.1

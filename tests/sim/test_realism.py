@@ -1,0 +1,130 @@
+"""The realism measurements on tables built to follow (or to break) the published relations."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from specir.bands import mag_to_mjy, mjy_to_mag
+from specir.sim.cosmo import luminosity_distance_cm
+from specir.sim.realism import (
+    CLUVER14_ML,
+    CLUVER17,
+    JARRETT_LOCI,
+    L_SUN_ERG_S,
+    Tolerances,
+    realism_report,
+)
+
+
+def _flux_for(log_nu_l_nu, z, um):
+    """mJy of a source with log νL_ν / L_sun at redshift z, band wavelength um."""
+    dl = luminosity_distance_cm(z)
+    return 10.0**log_nu_l_nu * L_SUN_ERG_S / (4 * np.pi * dl**2 * (2.99792458e14 / um)) / 1e-26
+
+
+def published_universe(n=600, seed=0, *, w3_boost=1.0):
+    """Galaxies that follow Cluver 2017, Cluver 2014 and the colour loci exactly (no AGN)."""
+    rng = np.random.default_rng(seed)
+    z = rng.uniform(0.01, 0.05, n)
+    logm = rng.uniform(8.5, 11.5, n)
+    sf = rng.random(n) < 0.7
+    log_sfr = np.where(sf, logm - 10.0, logm - 12.0) + 0.1 * rng.standard_normal(n)
+    w12 = np.full(n, JARRETT_LOCI["w1w2_no_agn"])
+    # W1 from the Cluver et al. (2014) mass-to-light relation
+    log_l = logm - (CLUVER14_ML["slope"] * w12 + CLUVER14_ML["intercept"])
+    dmod = 5 * np.log10(luminosity_distance_cm(z) / 3.0856775814913673e19)
+    w1 = CLUVER14_ML["msun_w1"] - 2.5 * log_l + dmod
+    w2 = w1 - w12
+    w3 = w2 - np.where(sf, JARRETT_LOCI["w2w3_star_forming"], JARRETT_LOCI["w2w3_quiescent"])
+    flux = mag_to_mjy(np.stack([w1, w2, w3, w3], axis=1))
+    for i, band in ((2, "w3"), (3, "w4")):
+        par = CLUVER17[band]
+        log_l_band = (log_sfr - par["intercept"]) / par["slope"]
+        net = _flux_for(log_l_band, z, par["um"])
+        flux[:, i] = np.where(sf, net + par["stellar"] * flux[:, 0], flux[:, i])
+    flux[:, 2] *= w3_boost
+    return pd.DataFrame(
+        {
+            "z": z,
+            "log_mstar_true": logm,
+            "log_sfr_true": log_sfr,
+            "agn_type_true": np.zeros(n, np.int8),
+            "log_lagn_true": np.full(n, np.nan),
+            **{f"w{i + 1}_flux_true": flux[:, i] for i in range(4)},
+        }
+    )
+
+
+def rows_by_name(report):
+    return {r["relation"]: r for r in report.rows}
+
+
+def test_a_universe_on_the_published_relations_passes_them():
+    rows = rows_by_name(realism_report(published_universe(), z_max=0.07))
+    for name, row in rows.items():
+        if name.startswith(("W3 SFR -", "W4 SFR -", "W1 M*/L")):
+            assert abs(row["simulation"]) < 0.01, name
+            assert row["passed"], name
+        if name.startswith("W2-W3, star"):  # W3 set by Cluver, not by the locus: only close
+            assert abs(row["simulation"] - row["literature"]) < 1.5
+
+
+def test_too_much_12_micron_light_fails_the_w3_rows_only():
+    rows = rows_by_name(realism_report(published_universe(w3_boost=2.0), z_max=0.07))
+    w3 = [r for n, r in rows.items() if n.startswith("W3 SFR -")]
+    w4 = [r for n, r in rows.items() if n.startswith("W4 SFR -")]
+    assert w3 and not any(r["passed"] for r in w3)
+    # log SFR = 0.889 log L: a factor 2 in W3 is +0.27 dex
+    assert all(r["simulation"] == pytest.approx(0.889 * np.log10(2), abs=0.03) for r in w3)
+    assert all(r["passed"] for r in w4)
+
+
+def test_scatter_rows_measure_the_spread():
+    df = published_universe(2000, seed=3)
+    rng = np.random.default_rng(1)
+    df["w3_flux_true"] *= 10 ** (0.15 / 0.889 * rng.standard_normal(len(df)))
+    rows = rows_by_name(realism_report(df, z_max=0.07))
+    assert rows["W3 SFR scatter (dex)"]["simulation"] == pytest.approx(0.15, abs=0.02)
+    assert rows["W4 SFR scatter (dex)"]["simulation"] < 0.03
+
+
+def _set_w1_w2(df, rows, colour):
+    zp = 309.540 / 171.787  # W1 / W2 Vega zero points (Jy)
+    df.loc[rows, "w1_flux_true"] = df.loc[rows, "w2_flux_true"] * zp * 10 ** (-0.4 * colour)
+
+
+def test_stern_reliability_and_completeness():
+    df = published_universe(400, seed=4)
+    i = np.arange(len(df))
+    agn = i < 40
+    df.loc[agn, "agn_type_true"] = 1
+    df.loc[agn, "log_lagn_true"] = 45.0
+    _set_w1_w2(df, i < 20, 1.0)  # 20 of the 40 AGN are red enough
+    _set_w1_w2(df, (i >= 100) & (i < 105), 1.0)  # 5 galaxies without AGN are too
+    bright = mjy_to_mag(df[[f"w{k}_flux_true" for k in range(1, 5)]].to_numpy())[:, 1] < 15.05
+    red_agn, red_other, agn_bright = (
+        (bright & (i < 20)).sum(),
+        (bright & (i >= 100) & (i < 105)).sum(),
+        (bright & agn).sum(),
+    )
+    assert red_agn > 10 and red_other > 2  # the test exercises both kinds
+    rows = rows_by_name(realism_report(df, z_max=0.07))
+    rel = rows["W1-W2 >= 0.8 reliability"]
+    assert rel["simulation"] == pytest.approx(red_agn / (red_agn + red_other))
+    assert not rel["passed"]
+    comp = next(r for n, r in rows.items() if "completeness" in n)
+    assert comp["simulation"] == pytest.approx(red_agn / agn_bright) and not comp["passed"]
+    _set_w1_w2(df, (i >= 100) & (i < 105), 0.05)
+    _set_w1_w2(df, agn, 1.0)
+    rows = rows_by_name(realism_report(df, z_max=0.07))
+    assert rows["W1-W2 >= 0.8 reliability"]["passed"]
+    assert next(r for n, r in rows.items() if "completeness" in n)["simulation"] == 1.0
+
+
+def test_tolerances_decide_the_verdict():
+    df = published_universe(w3_boost=1.3)  # +0.10 dex in W3
+    strict = realism_report(df, z_max=0.07, tolerances=Tolerances(sfr_offset=0.05))
+    loose = realism_report(df, z_max=0.07, tolerances=Tolerances(sfr_offset=0.2))
+    name = "W3 SFR - true SFR (dex), log M* 9.5-10.5"
+    assert not rows_by_name(strict)[name]["passed"]
+    assert rows_by_name(loose)[name]["passed"]
