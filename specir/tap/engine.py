@@ -155,7 +155,8 @@ class Engine:
             self.tables[t.name] = t
         self.translator_tables = {}
         for t in self.tables.values():
-            info = TableInfo(t.name, t.sql, t.ra_column, t.dec_column)
+            units = tuple((c.name.lower(), c.unit, c.ucd) for c in t.columns if c.unit)
+            info = TableInfo(t.name, t.sql, t.ra_column, t.dec_column, units)
             self.translator_tables[t.name] = info
             bare = t.name.split(".")[-1]
             if sum(1 for o in self.tables if o.split(".")[-1] == bare) == 1:

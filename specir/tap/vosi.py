@@ -44,7 +44,8 @@ def _tap_capability(base, engine_cfg, server_cfg):
         "<language><name>ADQL</name>"
         '<version ivo-id="ivo://ivoa.net/std/ADQL#v2.0">2.0</version>'
         "<description>ADQL 2.0 with the ADQL 2.1 comments, Unicode literals and identifiers, "
-        "numeric literal forms and OFFSET; geometry on the ICRS sphere</description>"
+        "numeric literal forms, OFFSET, ILIKE, LOWER, UPPER, COALESCE, CAST and IN_UNIT; "
+        "geometry on the ICRS sphere</description>"
         f'<languageFeatures type="ivo://ivoa.net/std/TAPRegExt#features-adqlgeo">{geo}'
         "</languageFeatures></language>"
         f"{formats}"
