@@ -221,7 +221,7 @@ def main(argv=None):
     parser.add_argument("--aggregates", type=int, default=30)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--per-client", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=2, help="DuckDB threads")
+    parser.add_argument("--threads", type=int, default=1, help="DuckDB threads per process")
     parser.add_argument("--max-concurrent", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--query-timeout", type=float, default=10.0, help="per-query limit (s)")
