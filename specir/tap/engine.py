@@ -108,6 +108,17 @@ class QueryResult:
     elapsed_s: float = 0.0
 
 
+def _units(table):
+    """``(column, unit, ucd)`` of the columns of an uploaded table whose field metadata give a
+    unit."""
+    out = []
+    for f in table.schema:
+        unit = (f.metadata or {}).get(b"unit", b"").decode()
+        if unit:
+            out.append((f.name.lower(), unit, ""))
+    return tuple(out)
+
+
 def _lower_priority(increment):
     """Raise the nice value of the calling thread (Linux threads have their own)."""
     if increment <= 0 or not sys.platform.startswith("linux"):
@@ -251,7 +262,8 @@ class Engine:
             raise SpecIRQueryError("MAXREC", f"is {maxrec}", "pass a non-negative integer")
         uploads = uploads or {}
         infos = {
-            f"tap_upload.{n}": TableInfo(f"tap_upload.{n}", f'"tap_upload_{n}"') for n in uploads
+            f"tap_upload.{n}": TableInfo(f"tap_upload.{n}", f'"tap_upload_{n}"', units=_units(t))
+            for n, t in uploads.items()
         }
         template, tr = self.translate(adql, uploads=infos)
         cheap = template.pruned and not uploads

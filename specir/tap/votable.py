@@ -169,7 +169,10 @@ def _timestamps(array):
 
 
 def read_upload(data, name, *, max_rows):
-    """A pyarrow Table from an uploaded VOTable (``TAP_UPLOAD.name``); refuses bad ones."""
+    """A pyarrow Table from an uploaded VOTable (``TAP_UPLOAD.name``); refuses bad ones.
+
+    A column's unit is kept as the field metadata ``unit`` (for ``IN_UNIT``).
+    """
     from astropy.io.votable import parse
 
     try:
@@ -186,7 +189,7 @@ def read_upload(data, name, *, max_rows):
             f"UPLOAD {name}", f"has {len(table)} rows", f"upload at most {max_rows} rows"
         )
     xtypes = {f.name: f.xtype for f in element.fields}
-    arrays, names = [], []
+    arrays, fields = [], []
     for col in table.itercols():
         values = np.ma.getdata(col)
         mask = np.ma.getmaskarray(col) if hasattr(col, "mask") else None
@@ -200,5 +203,6 @@ def read_upload(data, name, *, max_rows):
         if xtypes.get(col.name) == "timestamp":
             array = _timestamps(array)
         arrays.append(array)
-        names.append(col.name.lower())
-    return pa.table(arrays, names=names)
+        unit = {"unit": col.unit.to_string()} if col.unit is not None else None
+        fields.append(pa.field(col.name.lower(), array.type, metadata=unit))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))

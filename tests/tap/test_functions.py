@@ -103,3 +103,22 @@ def test_conversion_factor_agrees_with_astropy():
     )
     with pytest.raises(ADQLError, match="different quantities"):
         conversion_factor("deg", "s")
+
+
+def test_in_unit_on_an_uploaded_column_uses_its_votable_unit(server):
+    import pyvo
+    from astropy.table import Table
+
+    mine = Table({"n": [1, 2, 3], "dist": [1.0, 2.5, 4.0], "raw": [1.0, 2.0, 3.0]})
+    mine["dist"].unit = u.kpc
+    service = pyvo.dal.TAPService(server.url)
+    got = service.search(
+        "SELECT n, IN_UNIT(dist, 'pc') AS d_pc FROM TAP_UPLOAD.mine ORDER BY n",
+        uploads={"mine": mine},
+    ).to_table()
+    np.testing.assert_allclose(np.asarray(got["d_pc"]), [1000.0, 2500.0, 4000.0])
+    assert str(got["d_pc"].unit) == "pc"
+    with pytest.raises(pyvo.dal.DALQueryError, match="unit the schema gives"):
+        service.search("SELECT IN_UNIT(raw, 'pc') FROM TAP_UPLOAD.mine", uploads={"mine": mine})
+    with pytest.raises(pyvo.dal.DALQueryError, match="cannot be converted"):
+        service.search("SELECT IN_UNIT(dist, 's') FROM TAP_UPLOAD.mine", uploads={"mine": mine})
