@@ -17,6 +17,7 @@ Writes ``benchmarks/results/tap.json``.
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -166,8 +167,8 @@ def hostile(url, table, args):
     return {**cones, "hostile_parsers": 2, "runaway_joins": 4, "attacker_outcomes": outcomes}
 
 
-def measure(url, table, args):
-    """Latencies and concurrent throughput of one TAP service (hostile run if asked)."""
+def measure(url, table, args, *, hostile_run=False):
+    """Latencies and concurrent throughput of one TAP service (and under attack, if asked)."""
     rng = np.random.default_rng(1)
     agg_q = AGGREGATE.format(table=table)
     for _ in range(5):  # warm-up
@@ -180,20 +181,47 @@ def measure(url, table, args):
         "full_table_aggregate": {**percentiles(agg), "query": agg_q},
         "concurrent": concurrent_cones(url, table, args),
     }
-    if args.hostile:
-        out["concurrent_under_attack"] = hostile(url, table, args)
-        quiet, loud = out["concurrent"]["p95_ms"], out["concurrent_under_attack"]["p95_ms"]
-        out["concurrent_under_attack"]["p95_ratio_to_quiet"] = loud / quiet
+    if hostile_run:
+        out.update(quiet_vs_attacked(url, table, args, out["concurrent"]))
     return out
+
+
+def quiet_vs_attacked(url, table, args, first_quiet):
+    """``args.rounds`` alternating quiet and attacked rounds of the 50 clients (the machine is
+    shared, so each attacked round is compared with the quiet one just before it); medians."""
+    quiet, loud = [first_quiet], []
+    for i in range(args.rounds):
+        if i:
+            quiet.append(concurrent_cones(url, table, args))
+        loud.append(hostile(url, table, args))
+    summary = {"rounds": args.rounds}
+    for name, runs in (("quiet", quiet), ("attacked", loud)):
+        for key in ("p50_ms", "p95_ms"):
+            summary[f"{name}_{key}_each"] = [round(r[key], 1) for r in runs]
+            summary[f"{name}_{key}_median"] = float(np.median([r[key] for r in runs]))
+        summary[f"{name}_failed"] = sum(r["failed"] for r in runs)
+    for key in ("p50_ms", "p95_ms"):
+        summary[f"{key[:3]}_ratio_attacked_to_quiet"] = (
+            summary[f"attacked_{key}_median"] / summary[f"quiet_{key}_median"]
+        )
+    return {"concurrent_under_attack": loud[0], "quiet_vs_attacked": summary}
 
 
 def assemble(args, ours, dachs, n_files, build_s):
     """The JSON document of the run, and the number of failed requests."""
-    failed = ours["concurrent"]["failed"] + ours.get("concurrent_under_attack", {}).get("failed", 0)
+    failed = ours["concurrent"]["failed"]
+    if "quiet_vs_attacked" in ours:
+        failed += ours["quiet_vs_attacked"]["quiet_failed"]
+        failed += ours["quiet_vs_attacked"]["attacked_failed"]
     failed += dachs["concurrent"]["failed"] if args.compare_url else 0
     result = {
         "benchmark": "TAP service (specir serve): sync ADQL over HTTP on 127.0.0.1",
-        "machine": machine_info(packages=("torch", "duckdb", "pyarrow", "lsdb", "hats")),
+        "machine": {
+            **machine_info(packages=("duckdb", "pyarrow", "lsdb", "hats", "starlette")),
+            "load_average_1_5_15_at_start": args.load_start,
+            "load_average_1_5_15_at_end": [round(x, 2) for x in os.getloadavg()],
+            "note": "2 cores shared with other users' jobs; see the load averages",
+        },
         "catalog": {
             "rows": args.rows,
             "parquet_files": n_files,
@@ -206,6 +234,7 @@ def assemble(args, ours, dachs, n_files, build_s):
             "worker_processes": args.workers,
             "query_timeout_s": args.query_timeout,
             "stack": "Starlette on Hypercorn",
+            "expensive_query_nice": 19,
         },
         **ours,
         "dachs_comparison": dachs,
@@ -221,17 +250,19 @@ def main(argv=None):
     parser.add_argument("--aggregates", type=int, default=30)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--per-client", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=2, help="DuckDB threads")
+    parser.add_argument("--threads", type=int, default=1, help="DuckDB threads per process")
     parser.add_argument("--max-concurrent", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--query-timeout", type=float, default=10.0, help="per-query limit (s)")
     parser.add_argument("--hostile", action="store_true", help="also measure under attack")
+    parser.add_argument("--rounds", type=int, default=3, help="quiet/attacked round pairs")
     parser.add_argument("--out", default=str(HERE / "results" / "tap.json"))
     parser.add_argument("--compare-url", help="another TAP service with the same rows (DaCHS)")
     parser.add_argument("--compare-table", default="specirbench.vac")
     parser.add_argument("--compare-note", default="", help="how the other service was set up")
     parser.add_argument("--export-csv", help="write the catalog as CSV here (for DaCHS) and exit")
     args = parser.parse_args(argv)
+    args.load_start = [round(x, 2) for x in os.getloadavg()]
 
     sys.path.insert(0, str(ROOT))
     from specir.tap.testing import write_synthetic_catalog
@@ -252,7 +283,7 @@ def main(argv=None):
         return 0
 
     with start_server(catalog / "vac", args) as server:
-        ours = measure(server.url, "specir.vac", args)
+        ours = measure(server.url, "specir.vac", args, hostile_run=args.hostile)
     dachs = "not done"
     if args.compare_url:
         dachs = {

@@ -27,7 +27,7 @@ def add_arguments(parser):
     parser.add_argument("--max-maxrec", type=int, default=1_000_000, help="hard row limit")
     parser.add_argument("--max-concurrent", type=int, default=4, help="queries running at once")
     parser.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit")
-    parser.add_argument("--threads", type=int, default=2, help="DuckDB worker threads")
+    parser.add_argument("--threads", type=int, default=1, help="DuckDB threads per worker process")
     parser.add_argument(
         "--parse-workers", type=int, default=2, help="ADQL parse processes per server worker"
     )

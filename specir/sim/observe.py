@@ -32,7 +32,7 @@ def rebin(wave, flam):
     """Mean f_λ of a finely sampled SED in each pixel of the model grid.
 
     Flux-conserving: :func:`specir.resample.resample` (specutils' scheme) with the pixel
-    edges of :func:`specir.grid.grid_edges`.
+    edges :func:`specir.resample.edges_from_centres` gives the grid.
     """
     flux, _ = resample(wave, flam[None, :], np.ones((1, np.size(wave))), grid_wavelength())
     return flux[0]

@@ -30,7 +30,11 @@ log = logging.getLogger(__name__)
 
 
 class Slots:
-    """``total`` execution slots, of which ``reserved`` only cheap queries may take.
+    """``total`` slots for cheap queries, and ``total - reserved`` for expensive ones.
+
+    Expensive queries run on low-priority threads (:class:`specir.tap.engine.Engine`), so
+    they do not take a cheap query's slot: however many runaway joins run, ``total`` cheap
+    queries may run beside them.
 
     Examples
     --------
@@ -49,9 +53,9 @@ class Slots:
         self._cond = threading.Condition()
 
     def _fits(self, cheap):
-        if self.running >= self.total:
-            return False
-        return cheap or self.expensive < self.total - self.reserved
+        if cheap:  # expensive queries run at low CPU priority: they take no cheap slot
+            return self.running - self.expensive < self.total
+        return self.expensive < self.total - self.reserved
 
     def acquire(self, *, cheap, timeout):
         """Take a slot; False when none frees up within ``timeout`` seconds."""
@@ -102,7 +106,7 @@ def serve_parse_requests():
     from specir.tap.adql import translate_template
 
     sys.setrecursionlimit(20_000)  # left-recursive rules (long OR chains) recurse deeply
-    os.nice(10)  # a hostile parse yields the CPU to the serving processes
+    os.nice(19)  # a hostile parse yields the CPU to the serving processes
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     _send(stdout, "ready")
     while True:

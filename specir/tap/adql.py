@@ -44,6 +44,12 @@ class TableInfo:
     """Column holding ICRS right ascension (enables HEALPix pruning), if any."""
     dec_column: str | None = None
     """Column holding ICRS declination."""
+    units: tuple = ()
+    """``(column name in lower case, unit, ucd)`` of each column with a unit (for IN_UNIT)."""
+
+    def column(self, name):
+        """The ``(name, unit, ucd)`` of a column with a unit, or None."""
+        return next((c for c in self.units if c[0] == name.lower()), None)
 
 
 @dataclass
@@ -89,7 +95,7 @@ def translate_template(adql, tables, *, max_chars=MAX_CHARS, max_depth=MAX_DEPTH
     """
     prepared = prepare(adql, max_chars=max_chars, max_depth=max_depth)
     tree, parser = parse(prepared)
-    tr = Translator(parser, tables, prepared.literals)
+    tr = Translator(parser, tables, prepared.literals, prepared.functions)
     try:
         sql = tr.emit(tree)
     except RecursionError:

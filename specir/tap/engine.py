@@ -9,8 +9,11 @@ Division by zero is an error, as SQL says, not a NaN that compares true.
 """
 
 import logging
+import os
+import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import duckdb
@@ -55,7 +58,12 @@ class EngineConfig:
     memory_limit : str
         DuckDB ``memory_limit``.
     threads : int
-        DuckDB worker threads.
+        DuckDB threads per database (per serving process). With 1, a query runs wholly in
+        the thread that asks for it, so an expensive query's low CPU priority (below) covers
+        all its work; with more, DuckDB's shared worker threads run it at normal priority.
+    expensive_nice : int
+        Added to the nice value of the threads that run expensive queries (not confined to
+        a region), so that they yield the CPU to cheap ones (Linux: per-thread; 0 disables).
     max_query_chars, max_depth : int
         Longest ADQL text and deepest parenthesis nesting accepted (checked before parsing).
     parse_workers : int
@@ -71,7 +79,8 @@ class EngineConfig:
     reserved_cheap: int = 1
     queue_timeout_s: float = 30.0
     memory_limit: str = "2GB"
-    threads: int = 2
+    threads: int = 1
+    expensive_nice: int = 19
     max_query_chars: int = 100_000
     max_depth: int = 30
     parse_workers: int = 2
@@ -97,6 +106,30 @@ class QueryResult:
     """One dict per column: name, unit, ucd, description (``""`` where unknown)."""
     sql: str = ""
     elapsed_s: float = 0.0
+
+
+def _units(table):
+    """``(column, unit, ucd)`` of the columns of an uploaded table whose field metadata give a
+    unit."""
+    out = []
+    for f in table.schema:
+        unit = (f.metadata or {}).get(b"unit", b"").decode()
+        if unit:
+            out.append((f.name.lower(), unit, ""))
+    return tuple(out)
+
+
+def _lower_priority(increment):
+    """Raise the nice value of the calling thread (Linux threads have their own)."""
+    if increment <= 0 or not sys.platform.startswith("linux"):
+        return
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(
+            os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + increment)
+        )
+    except OSError:  # not permitted: run at normal priority
+        log.warning("could not lower the priority of expensive-query threads", exc_info=True)
 
 
 class Engine:
@@ -129,6 +162,12 @@ class Engine:
         self._db = duckdb.connect(":memory:")
         cfg = self.config
         self.slots = Slots(cfg.max_concurrent, reserved=cfg.reserved_cheap)
+        self._low_priority = ThreadPoolExecutor(
+            max(1, cfg.max_concurrent - self.slots.reserved),
+            thread_name_prefix="tap-expensive",
+            initializer=_lower_priority,
+            initargs=(cfg.expensive_nice,),
+        )
         self._parser = None
         if cfg.parse_workers:
             self._parser = ParsePool(cfg.parse_workers, timeout_s=cfg.parse_timeout_s)
@@ -155,7 +194,8 @@ class Engine:
             self.tables[t.name] = t
         self.translator_tables = {}
         for t in self.tables.values():
-            info = TableInfo(t.name, t.sql, t.ra_column, t.dec_column)
+            units = tuple((c.name.lower(), c.unit, c.ucd) for c in t.columns if c.unit)
+            info = TableInfo(t.name, t.sql, t.ra_column, t.dec_column, units)
             self.translator_tables[t.name] = info
             bare = t.name.split(".")[-1]
             if sum(1 for o in self.tables if o.split(".")[-1] == bare) == 1:
@@ -222,7 +262,8 @@ class Engine:
             raise SpecIRQueryError("MAXREC", f"is {maxrec}", "pass a non-negative integer")
         uploads = uploads or {}
         infos = {
-            f"tap_upload.{n}": TableInfo(f"tap_upload.{n}", f'"tap_upload_{n}"') for n in uploads
+            f"tap_upload.{n}": TableInfo(f"tap_upload.{n}", f'"tap_upload_{n}"', units=_units(t))
+            for n, t in uploads.items()
         }
         template, tr = self.translate(adql, uploads=infos)
         cheap = template.pruned and not uploads
@@ -233,7 +274,11 @@ class Engine:
             )
         try:
             limit = cfg.timeout_s if timeout_s is None else min(float(timeout_s), cfg.timeout_s)
-            return self._run(tr, maxrec, limit, on_start, uploads)
+            if cheap:
+                return self._run(tr, maxrec, limit, on_start, uploads)
+            # expensive: on a low-priority thread, so that cheap queries keep the CPU
+            job = self._low_priority.submit(self._run, tr, maxrec, limit, on_start, uploads)
+            return job.result()
         finally:
             self.slots.release(cheap=cheap)
 
@@ -297,6 +342,7 @@ class Engine:
         return out
 
     def close(self):
+        self._low_priority.shutdown(wait=False, cancel_futures=True)
         if self._parser is not None:
             self._parser.close()
         self._db.close()

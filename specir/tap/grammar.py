@@ -11,6 +11,12 @@ the text, :func:`prepare` scans it once, in linear time, and
   when the SQL is written;
 * rewrites numeric literals without a decimal point (``1e308``, ``2E-3``) into the form the
   grammar accepts and refuses those outside the double range.
+
+:func:`parse` then lexes the text once more and, where the ADQL 2.1 functions the grammar
+lacks are called (``LOWER``, ``UPPER`` and ``COALESCE`` are reserved words there, and
+``CAST(x AS type)`` has no rule), renames the call to a per-query user-defined function name
+(and ``AS type`` to a string argument), so that the grammar's own ``user_defined_function``
+rule parses it; :class:`specir.tap.functions.FunctionsMixin` translates these calls.
 """
 
 import math
@@ -28,12 +34,22 @@ from queryparser.adql.ADQLParser import ADQLParser
 
 from specir.errors import SpecIRQueryError
 
-__all__ = ["ADQLError", "Prepared", "is_term", "numeric_constant", "parse", "prepare"]
+__all__ = [
+    "KEYWORD_FUNCTIONS",
+    "ADQLError",
+    "Prepared",
+    "is_term",
+    "numeric_constant",
+    "parse",
+    "prepare",
+]
 
 MAX_CHARS = 100_000
 """Longest ADQL text accepted by default."""
 MAX_DEPTH = 30
 """Deepest parenthesis nesting accepted by default."""
+KEYWORD_FUNCTIONS = ("LOWER", "UPPER", "COALESCE", "CAST")
+"""ADQL 2.1 functions whose names the ADQL 2.0 grammar reserves (see :func:`parse`)."""
 
 
 class ADQLError(SpecIRQueryError):
@@ -61,6 +77,11 @@ class Prepared:
     """Placeholder (as lexed, quotes included) -> SQL text to emit instead."""
     depth: int = 0
     """Deepest parenthesis nesting of the text."""
+    nonce: str = ""
+    """Random per-query text of the placeholders."""
+    functions: dict = field(default_factory=dict)
+    """Per-query function name (lower case) -> the ADQL 2.1 function it stands for; filled
+    by :func:`parse`."""
 
 
 _NUMBER = re.compile(r"(?<![\w.])(\d+)(?:\.(\d*))?([eE])([+-]?\d+)")
@@ -143,7 +164,7 @@ def prepare(adql, *, max_chars=MAX_CHARS, max_depth=MAX_DEPTH):
             'identifier ("name")',
             "quote it",
         )
-    return Prepared(text, literals, deepest)
+    return Prepared(text, literals, deepest, nonce)
 
 
 class _Raise(ErrorListener):
@@ -172,12 +193,62 @@ def _single_statement(text):
         raise ADQLError("QUERY holds only comments", "pass an ADQL SELECT statement")
     if len(semis) > 1 or (semis and visible[-1] is not semis[0]):
         raise ADQLError("only one ADQL statement per query is allowed", "remove the ';' chain")
-    return text if semis else text.rstrip() + ";"
+    return (text if semis else text.rstrip() + ";"), visible
+
+
+_KEYWORD_TYPES = {getattr(ADQLParser, name): name for name in KEYWORD_FUNCTIONS}
+
+
+def _cast_type(visible, k):
+    """Edit turning ``AS type`` of the CAST whose '(' is ``visible[k]`` into ``, 'type'``."""
+    depth, as_token = 0, None
+    for j in range(k, len(visible)):
+        t = visible[j]
+        if t.type == ADQLParser.LPAREN:
+            depth += 1
+        elif t.type == ADQLParser.RPAREN:
+            depth -= 1
+            if depth == 0:
+                break
+        elif t.type == ADQLParser.AS and depth == 1 and as_token is None:
+            as_token = j
+    else:
+        return None
+    if as_token is None or as_token + 1 == j:
+        raise ADQLError("CAST needs a target type", "write CAST(expression AS type)")
+    words = " ".join(t.text for t in visible[as_token + 1 : j]).upper()
+    words = re.sub(r"\s*([()])\s*", r"\1", words)
+    if not re.fullmatch(r"[A-Z0-9 ()]+", words):
+        raise ADQLError(f"CAST to {words!r} is not an ADQL type", "see ADQL 2.1, section 2.3.8")
+    return visible[as_token].start, visible[j - 1].stop + 1, f", '{words}'"
+
+
+def _rename_functions(text, visible, prepared):
+    """Text with the ADQL 2.1 keyword-named function calls renamed (module docstring)."""
+    edits = []
+    for k, t in enumerate(visible[:-1]):
+        name = _KEYWORD_TYPES.get(t.type)
+        if name is None or visible[k + 1].type != ADQLParser.LPAREN:
+            continue
+        alias = f"zzfn{prepared.nonce}_{name.lower()}"
+        prepared.functions[alias] = name
+        edits.append((t.start, t.stop + 1, alias))
+        if name == "CAST":
+            cast = _cast_type(visible, k + 1)
+            if cast is not None:
+                edits.append(cast)
+    for start, stop, new in sorted(edits, reverse=True):
+        text = text[:start] + new + text[stop:]
+    return text
 
 
 def parse(prepared):
-    """The ANTLR parse tree and parser of prepared text; raises :class:`ADQLError`."""
-    text = _single_statement(prepared.text)
+    """The ANTLR parse tree and parser of prepared text; raises :class:`ADQLError`.
+
+    Fills ``prepared.functions`` (see the module docstring).
+    """
+    text, visible = _single_statement(prepared.text)
+    text = _rename_functions(text, visible, prepared)
     # two-stage parse: fast SLL prediction, then full LL (and its error message) on failure
     for mode in (PredictionMode.SLL, PredictionMode.LL):
         stream = antlr4.CommonTokenStream(_lexer(text))

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from specir.columns import column_metadata
+from specir.dataset import open_hats
 from specir.errors import SpecIRInputError
 
 __all__ = [
@@ -209,18 +210,10 @@ def parse_catalog_spec(spec):
 
 
 def _catalog_dir(path):
-    import hats
-
     path = Path(path).resolve()
     if not path.exists():
         raise SpecIRInputError("CATALOG", f"{path} does not exist", "pass a HATS catalog directory")
-    try:
-        cat = hats.read_hats(path)
-    except Exception as exc:
-        raise SpecIRInputError(
-            "CATALOG", f"{path} is not a readable HATS catalog ({exc})", "pass a HATS catalog"
-        ) from None
-    cat = getattr(cat, "main_catalog", cat)
+    cat = open_hats(path, field="CATALOG")
     return Path(str(cat.catalog_base_dir)).resolve(), cat
 
 

@@ -107,9 +107,13 @@ class BackgroundServer:
 
         def run():
             asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(
-                hyper_serve(wrapped, cfg, shutdown_trigger=self._stop.wait)
-            )
+            try:
+                self._loop.run_until_complete(
+                    hyper_serve(wrapped, cfg, shutdown_trigger=self._stop.wait)
+                )
+                self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            finally:
+                self._loop.close()
 
         self._thread = threading.Thread(target=run, name="tap", daemon=True)
         self._thread.start()

@@ -6,6 +6,7 @@ up among the published tables (anything else is refused), only the ADQL function
 :mod:`specir.tap.translator_geometry`; the entry point is :func:`specir.tap.adql.translate`.
 """
 
+from specir.tap.functions import FunctionsMixin
 from specir.tap.grammar import ADQLError, is_term
 from specir.tap.translator_geometry import GeometryMixin
 
@@ -39,10 +40,10 @@ def source_placeholder(i):
     return f"\x00{i}\x00"
 
 
-class Translator(GeometryMixin):
+class Translator(FunctionsMixin, GeometryMixin):
     """Emits DuckDB SQL for one parse tree (use once per query)."""
 
-    def __init__(self, parser, tables, literals=None):
+    def __init__(self, parser, tables, literals=None, functions=None):
         self.names = parser.ruleNames
         self.tables = tables
         self.used = []
@@ -50,6 +51,8 @@ class Translator(GeometryMixin):
         self.origins = {}
         self.scopes = []  # per select_query: dict alias -> TableInfo, list of regions
         self.literals = literals or {}
+        self.functions = functions or {}  # per-query name -> ADQL 2.1 function (grammar.parse)
+        self.unit_meta = {}  # id(IN_UNIT call node) -> (unit, ucd, description)
         self.sources = []  # (TableInfo, regions) per table read; SQL holds placeholders
         self.computed = {}  # output name -> (unit, ucd, description) of computed columns
 
@@ -173,7 +176,8 @@ class Translator(GeometryMixin):
             first = node.getChild(0)
             while not is_term(first):
                 first = first.getChild(0)
-            base = first.getText().lower() if first.getText().isalpha() else "col"
+            label = self.function_label(first.getText())
+            base = label.lower() if label.replace("_", "").isalpha() else "col"
             out_name = base
             taken = self.origins
             i = 1
@@ -305,7 +309,10 @@ class Translator(GeometryMixin):
             return f"({geo[1] if fname == 'COORD1' else geo[2]})"
         if fname == "COORDSYS" and len(params) == 1:
             return "'ICRS'"
+        sql = self.adql_function(node)
+        if sql is not None:
+            return sql
         raise ADQLError(
             f"function {fname} is not available",
-            "use the ADQL math, trigonometric, aggregate and geometry functions",
+            "use the ADQL math, trigonometric, string, aggregate and geometry functions",
         )

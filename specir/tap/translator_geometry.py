@@ -50,7 +50,9 @@ class GeometryMixin:
                 raise ADQLError("geometry-valued columns are not published; use POINT(ra, dec)")
             return self.geometry(child)
         if rule == "user_defined_function":
-            raise ADQLError(f"{node.getChild(0).getText()} does not return a geometry")
+            raise ADQLError(
+                f"{self.function_label(node.getChild(0).getText())} does not return a geometry"
+            )
         systems = self.kids(node, "coord_sys")
         if not systems:
             raise ADQLError(

@@ -3,6 +3,8 @@ the landing page. Every URL in them starts with the configured public base URL."
 
 from xml.sax.saxutils import escape, quoteattr
 
+from specir.tap.functions import conversion_factor
+from specir.tap.grammar import ADQLError
 from specir.tap.schema import TAP_SCHEMA_KEYS, adql_name
 
 __all__ = ["availability", "capabilities", "example_queries", "examples", "landing", "tables"]
@@ -44,7 +46,8 @@ def _tap_capability(base, engine_cfg, server_cfg):
         "<language><name>ADQL</name>"
         '<version ivo-id="ivo://ivoa.net/std/ADQL#v2.0">2.0</version>'
         "<description>ADQL 2.0 with the ADQL 2.1 comments, Unicode literals and identifiers, "
-        "numeric literal forms and OFFSET; geometry on the ICRS sphere</description>"
+        "numeric literal forms, OFFSET, ILIKE, LOWER, UPPER, COALESCE, CAST and IN_UNIT; "
+        "geometry on the ICRS sphere</description>"
         f'<languageFeatures type="ivo://ivoa.net/std/TAPRegExt#features-adqlgeo">{geo}'
         "</languageFeatures></language>"
         f"{formats}"
@@ -144,6 +147,25 @@ def tables(engine, schema_descriptions):
     return "".join(out)
 
 
+def _unit_example(t, point):
+    """An IN_UNIT example, when the table's position columns have a unit convertible to arcsec."""
+    column = t.column(t.ra_column)
+    try:
+        conversion_factor(column.unit, "arcsec")
+    except ADQLError:
+        return []
+    return [
+        (
+            "units",
+            "Positions in arcseconds",
+            "IN_UNIT converts a column to another unit, using the unit the schema gives it.",
+            f"SELECT TOP 10 IN_UNIT({t.ra_column}, 'arcsec') AS ra_arcsec, "
+            f"IN_UNIT({t.dec_column}, 'arcsec') AS dec_arcsec FROM {t.name} "
+            f"WHERE 1 = CONTAINS({point}, CIRCLE('ICRS', 180.0, 2.5, 1.0))",
+        )
+    ]
+
+
 def example_queries(engine):
     """(id, title, explanation, ADQL) of the examples, on the first published catalog."""
     t = next(t for t in engine.tables.values() if t.ra_column)
@@ -172,6 +194,7 @@ def example_queries(engine):
             f"SELECT COUNT(*) AS n FROM {t.name} "
             f"WHERE 1 = CONTAINS({point}, BOX('ICRS', 180.0, 2.5, 2.0, 2.0))",
         ),
+        *_unit_example(t, point),
         (
             "upload",
             "Crossmatch with an uploaded table",

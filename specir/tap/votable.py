@@ -47,12 +47,12 @@ def _column_array(col, datatype, arraysize):
     """A (data, mask) pair for one Arrow column, in the VOTable field's NumPy type."""
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     mask = col.is_null().to_numpy(zero_copy_only=False)
-    if arraysize == "*" and datatype != "char":
+    if arraysize == "*" and datatype not in ("char", "unicodeChar"):
         data = np.empty(len(col), dtype=object)
         for i, v in enumerate(col.to_pylist()):
             data[i] = np.asarray([np.nan if x is None else x for x in (v or [])], _NUMPY[datatype])
         return data, mask
-    if datatype == "char":
+    if datatype in ("char", "unicodeChar"):
         if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
             col = pc.strftime(col, "%Y-%m-%dT%H:%M:%S")  # DALI timestamp form
         elif not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
@@ -72,6 +72,13 @@ def _column_array(col, datatype, arraysize):
     return data, mask
 
 
+def _ascii(col, col_type):
+    """False for a string column holding a non-ASCII value."""
+    if not (pa.types.is_string(col_type) or pa.types.is_large_string(col_type)):
+        return True
+    return pc.all(pc.string_is_ascii(col)).as_py() is not False
+
+
 def _votable(result, infos):
     from astropy.io.votable.tree import Field, Info, Resource, TableElement, VOTableFile
     from astropy.units import UnrecognizedUnit
@@ -88,6 +95,8 @@ def _votable(result, infos):
     names = set()
     for meta, col_type in zip(result.columns, result.table.schema.types, strict=True):
         datatype, arraysize, xtype = votable_type(col_type)
+        if datatype == "char" and not _ascii(result.table.column(len(names)), col_type):
+            datatype = "unicodeChar"  # VOTable char is ASCII only
         name = meta["name"] or "col"
         while name.lower() in names:
             name += "_"
@@ -160,7 +169,10 @@ def _timestamps(array):
 
 
 def read_upload(data, name, *, max_rows):
-    """A pyarrow Table from an uploaded VOTable (``TAP_UPLOAD.name``); refuses bad ones."""
+    """A pyarrow Table from an uploaded VOTable (``TAP_UPLOAD.name``); refuses bad ones.
+
+    A column's unit is kept as the field metadata ``unit`` (for ``IN_UNIT``).
+    """
     from astropy.io.votable import parse
 
     try:
@@ -177,7 +189,7 @@ def read_upload(data, name, *, max_rows):
             f"UPLOAD {name}", f"has {len(table)} rows", f"upload at most {max_rows} rows"
         )
     xtypes = {f.name: f.xtype for f in element.fields}
-    arrays, names = [], []
+    arrays, fields = [], []
     for col in table.itercols():
         values = np.ma.getdata(col)
         mask = np.ma.getmaskarray(col) if hasattr(col, "mask") else None
@@ -191,5 +203,6 @@ def read_upload(data, name, *, max_rows):
         if xtypes.get(col.name) == "timestamp":
             array = _timestamps(array)
         arrays.append(array)
-        names.append(col.name.lower())
-    return pa.table(arrays, names=names)
+        unit = {"unit": col.unit.to_string()} if col.unit is not None else None
+        fields.append(pa.field(col.name.lower(), array.type, metadata=unit))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))

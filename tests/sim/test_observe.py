@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from specir.grid import GRID_NPIX, grid_edges, grid_wavelength
+from specir.grid import GRID_NPIX, grid_wavelength
+from specir.resample import edges_from_centres
 from specir.sim.agn import agn_optical, calzetti_k, torus
 from specir.sim.config import SDSSConfig, WISEConfig
 from specir.sim.observe import fiber_fraction, observe_spectrum, observe_wise, rebin
@@ -29,7 +30,7 @@ def test_rebin_conserves_flux_on_the_model_grid():
     w = np.geomspace(3000.0, 10000.0, 40000)
     f = 1.0 + np.exp(-0.5 * ((w - 6000.0) / 3.0) ** 2) * 100
     out = rebin(w, f)
-    edges = grid_edges()
+    edges = edges_from_centres(grid_wavelength())
     inside = (w > edges[0]) & (w < edges[-1])
     assert out.shape == (GRID_NPIX,)
     assert np.sum(out * np.diff(edges)) == pytest.approx(

@@ -1,5 +1,7 @@
 """Admission control (specir.tap.admission): killable parse workers and reserved slots."""
 
+import os
+import sys
 import threading
 import time
 
@@ -53,3 +55,29 @@ def test_reserved_slot_admits_a_cheap_query_while_expensive_ones_wait():
     slots.release(cheap=False)
     waiter.join(5)
     assert got == [True] and slots.running == 3
+
+
+def test_expensive_queries_take_no_cheap_slot():
+    slots = Slots(2, reserved=1)
+    assert slots.acquire(cheap=False, timeout=0)
+    assert slots.acquire(cheap=True, timeout=0) and slots.acquire(cheap=True, timeout=0)
+    assert not slots.acquire(cheap=True, timeout=0.05)  # every cheap slot is taken
+    slots.release(cheap=True)
+    assert slots.acquire(cheap=True, timeout=0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_expensive_query_threads_run_at_low_priority():
+    from specir.tap.engine import _lower_priority
+
+    seen = []
+
+    def probe():
+        _lower_priority(19)
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    worker = threading.Thread(target=probe)
+    worker.start()
+    worker.join(5)
+    assert seen == [19]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < 19  # caller untouched

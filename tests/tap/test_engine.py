@@ -4,7 +4,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as pads
 import pytest
-from conftest import N_ROWS
 
 from specir.errors import SpecIRQueryError, SpecIRServiceError
 from specir.tap.engine import Engine, EngineConfig
@@ -120,9 +119,9 @@ def test_engine_refusals_are_phrased_in_adql_terms(engine, query, words):
 
 def test_nulls_follow_sql_three_valued_logic(engine, truth):
     n_null = int(truth.log_lagn.isna().sum())
-    assert 0 < n_null < N_ROWS
+    assert 0 < n_null < len(truth)
     res = engine.query("SELECT COUNT(*) AS n FROM specir.vac WHERE log_lagn < 1000")
-    assert res.table.column("n")[0].as_py() == N_ROWS - n_null
+    assert res.table.column("n")[0].as_py() == len(truth) - n_null
 
 
 def test_upload_tables_join_for_one_query_only(engine, truth):
@@ -143,15 +142,15 @@ def test_runaway_join_times_out_as_a_service_error(engine):
         engine.query("SELECT COUNT(*) FROM vac AS a, vac AS b, vac AS c, vac AS d")
 
 
-def test_catalog_published_under_a_chosen_schema_and_table(catalog_dir):
+def test_catalog_published_under_a_chosen_schema_and_table(catalog_dir, truth):
     engine = Engine(
         [f"sdss_dr17.specobj={catalog_dir}", catalog_dir], config=EngineConfig(parse_workers=0)
     )
     try:
         assert {"sdss_dr17.specobj", "specir.vac"} <= set(engine.tables)
         res = engine.query("SELECT COUNT(*) AS n FROM sdss_dr17.specobj")
-        assert res.table.column("n")[0].as_py() == N_ROWS
-        assert engine.tables["sdss_dr17.specobj"].nrows == N_ROWS
+        assert res.table.column("n")[0].as_py() == len(truth)
+        assert engine.tables["sdss_dr17.specobj"].nrows == len(truth)
     finally:
         engine.close()
 
