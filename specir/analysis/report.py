@@ -93,9 +93,11 @@ def sedfit_rst(report, *, groups=None):
     ]
     for name, r in rates.items():
         if isinstance(r, dict) and r.get("fits"):
+            cpu = r.get("cpu_seconds_per_fit")
+            cpu = f", {cpu:.0f} s of CPU" if cpu else ""
             parts.append(
                 f" ``{name}``: {r['fits']} fits, {r['seconds_per_fit']:.0f} s wall time per fit"
-                f" ({3600 / r['seconds_per_fit']:.1f} galaxy-fits per hour per worker)."
+                f"{cpu} ({3600 / r['seconds_per_fit']:.1f} galaxy-fits per hour per worker)."
             )
     out = ["".join(parts), ""]
     for group, entry in report["groups"].items():

@@ -136,7 +136,7 @@ def sedfit_catalog(catalog, out, *, n=0, setups=("matched", "standard"), workers
 
 def _load_fits(out, setup, ids):
     preds = np.full((len(ids), 4, 2), np.nan)
-    seconds, logm = [], np.full(len(ids), np.nan)
+    seconds, cpu, logm = [], [], np.full(len(ids), np.nan)
     for i, gid in enumerate(ids):
         path = Path(out) / "fits" / setup / f"{gid}.json"
         if not path.exists():
@@ -148,17 +148,24 @@ def _load_fits(out, setup, ids):
         preds[i, :, 0], preds[i, :, 1] = mags.mean(axis=0), mags.std(axis=0, ddof=1)
         logm[i] = float(np.median(rec["log_mstar"]))
         seconds.append(rec["seconds"])
-    return preds, logm, seconds
+        cpu.append(rec.get("cpu_seconds", np.nan))
+    return preds, logm, seconds, cpu
 
 
 def _network(df, model="default"):
-    """The network's W1–W4 (mean, σ) for the rows of ``df`` and its spectra per second."""
+    """The network's W1–W4 (mean, σ) for the rows of ``df`` and its spectra per second
+    (preparation and prediction, after loading the bundle and one warm-up call)."""
+    from specir.bundle import load_bundle
     from specir.predict import predict_prepared
     from specir.spectra import prepare_grid_arrays
+
+    model = load_bundle(model, device="cpu")
 
     flux = np.stack([np.asarray(f, float) for f in df["flux"]])
     ivar = np.stack([np.asarray(v, float) for v in df["ivar"]])
     mask = np.stack([np.asarray(m, bool) for m in df["mask"]])
+    prep = prepare_grid_arrays(flux[:1], ivar[:1], df["z"].to_numpy(float)[:1], mask=mask[:1])
+    predict_prepared(prep, model=model)
     start = time.perf_counter()
     prep = prepare_grid_arrays(flux, ivar, df["z"].to_numpy(float), mask=mask)
     table = predict_prepared(prep, r_mag=df["modelmag_r"].to_numpy(float), model=model)
@@ -194,18 +201,22 @@ def score_fits(catalog, out, *, n=0, setups=("matched", "standard"), model="defa
     """Score the fits found under ``out`` (and the network on the same galaxies); see module."""
     df = read_galaxies(catalog, n)
     ids = df["id"].to_numpy(int)
+    net, net_rate = _network(df, model)
     preds, rates, logm_fit = {}, {}, None
     for s in setups:
-        preds[s], logm, seconds = _load_fits(out, s, ids)
-        rates[s] = {"fits": len(seconds), "seconds_per_fit": float(np.mean(seconds))
-                    if seconds else float("nan")}  # fmt: skip
+        preds[s], logm, seconds, cpu = _load_fits(out, s, ids)
+        rates[s] = {
+            "fits": len(seconds),
+            "seconds_per_fit": float(np.mean(seconds)) if seconds else float("nan"),
+            "cpu_seconds_per_fit": float(np.nanmean(cpu)) if np.isfinite(cpu).any() else None,
+        }
         logm_fit = logm if logm_fit is None else logm_fit
     done = np.all([np.isfinite(p[:, 0, 0]) for p in preds.values()], axis=0)
     if not done.any():
         raise SpecIRInputError("out", f"holds no finished fits under {out}/fits", "run the fits")
     df, ids = df[done].reset_index(drop=True), ids[done]
     preds = {k: v[done] for k, v in preds.items()}
-    preds["network"], net_rate = _network(df, model)
+    preds["network"] = net[done]
     ref, ref_err, ref_kind = _reference(df)
     logm = df["log_mstar_true"].to_numpy(float) if "log_mstar_true" in df else logm_fit[done]
     groups = {"all": np.ones(len(df), bool)}
