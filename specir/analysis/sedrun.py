@@ -180,7 +180,7 @@ def _network(df, model="default"):
 def _reference(df):
     """Reference magnitudes (n, 4), their errors and what they are."""
     if all(f"{b}_flux_true" in df for b in BAND_NAMES):
-        ref = np.stack([mjy_to_mag(df[f"{b}_flux_true"].to_numpy(float)) for b in BAND_NAMES], 1)
+        ref = mjy_to_mag(np.stack([df[f"{b}_flux_true"].to_numpy(float) for b in BAND_NAMES], 1))
         return ref, np.zeros_like(ref), "simulated truth (noise-free W1-W4)"
     ref = np.stack([df[f"{b}mpro"].to_numpy(float) for b in BAND_NAMES], 1)
     err = np.stack([df[f"{b}sigmpro"].to_numpy(float) for b in BAND_NAMES], 1)
@@ -235,7 +235,7 @@ def score_fits(catalog, out, *, n=0, setups=("matched", "standard"), model="defa
         "groups": {
             g: {"n": int(sel.sum()), "stats": _table(preds, ref, ref_err, sel)}
             for g, sel in groups.items()
-            if sel.sum() >= 2
+            if sel.sum() >= 1
         },
     }
     path = Path(out) / "sedfit.json"

@@ -49,25 +49,29 @@ def test_fit_data_scales_the_fibre_spectrum_to_the_total_light(small_survey):
         assert phot[2, 0] == pytest.approx(3631e6 * 10 ** (-0.4 * ugriz[2]))
 
 
-def test_sedfit_command_fits_scores_and_resumes(small_survey, tmp_path):
+def test_sedfit_command_fits_scores_and_resumes(small_survey, small_survey_frame, tmp_path):
     """Both set-ups on one galaxy with short sampler settings; a lost result is redone alone
-    and comes back the same (the sampler is seeded by the galaxy id)."""
+    and comes back the same (the sampler is seeded by the galaxy id); the matched fit recovers
+    the stellar mass."""
     from specir.scripts.main import main
 
     out = tmp_path / "fits"
-    argv = ["sedfit", str(small_survey), "--out", str(out), "--n", "2"]
+    argv = ["sedfit", str(small_survey), "--out", str(out), "--n", "1"]
     argv += ["--n-live", "30", "--n-eff", "30", "--n-posterior", "8"]
     assert main(argv) == 0
     rep = json.loads((out / "sedfit.json").read_text())
-    assert rep["n"] == 2 and rep["reference"].startswith("simulated truth")
+    assert rep["n"] == 1 and rep["reference"].startswith("simulated truth")
     stats = rep["groups"]["all"]["stats"]
     assert set(stats) == {"matched", "standard", "network"}
     for method in stats.values():
-        assert np.isfinite(method["w3"]["bias"]) and method["w3"]["n"] == 2
+        assert np.isfinite(method["w3"]["bias"]) and method["w3"]["n"] == 1
     files = sorted((out / "fits").glob("*/*.json"))
-    assert len(files) == 4
+    assert len(files) == 2
     first = json.loads(files[0].read_text())
     assert len(first["w_mjy"]) == 8 and first["n_like"] > 0
+    matched = json.loads((out / "fits" / "matched" / files[0].name).read_text())
+    truth = small_survey_frame.set_index("id").loc[matched["id"], "log_mstar_true"]
+    assert abs(np.median(matched["log_mstar"]) - truth) < 0.3
     mtimes = {f: f.stat().st_mtime_ns for f in files}
     os.remove(files[0])
     assert main(argv) == 0
