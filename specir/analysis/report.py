@@ -63,13 +63,13 @@ def attribution_rst(report, *, n_top=3):
 
 
 def _fmt(s, key):
+    import math
+
     if not s.get("n"):
         return "–"
-    return (
-        f"{s[key]:+.3f} ± {s[key + '_err']:.3f}"
-        if key == "bias"
-        else (f"{s[key]:.3f} ± {s[key + '_err']:.3f}")
-    )
+    value = f"{s[key]:+.3f}" if key == "bias" else f"{s[key]:.3f}"
+    err = s.get(key + "_err", float("nan"))
+    return f"{value} ± {err:.3f}" if math.isfinite(err) else f"{value} (N < 2: no error)"
 
 
 def sedfit_rst(report, *, groups=None):
