@@ -16,7 +16,8 @@ Groups: ``all``; by class (``star_forming``, ``quiescent``, ``agn``; only where 
 holds the simulated truths: AGN where ``agn_type_true > 0``, else quiescent where
 log sSFR < :data:`QUIESCENT_LOG_SSFR`); star-forming galaxies in redshift bins
 (``star_forming_z0`` …); and ``no_total_mag``, all spectra again with the total-magnitude input
-removed (the aperture ablation).
+removed (the aperture ablation). The acceptance checks (:func:`check_group`) apply to the
+star-forming groups.
 """
 
 import itertools
@@ -242,7 +243,7 @@ def attribute_catalog(
             stack, feats = _summarise(res, data, sel, outputs, z_max)
             entry["features"] = feats
             entry["checked"] = bool(sel.sum() >= MIN_GROUP)
-            entry["checks"] = check_group(feats)
+            entry["checks"] = check_group(feats) if name.startswith("star_forming") else {}
             stacks[name] = stack
             _plot(out / f"attribution_{name}.png", stack, outputs, f"{name}: N = {sel.sum()}")
         report["groups"][name] = entry
