@@ -133,16 +133,9 @@ def integrated_gradients(
     import torch
     from captum.attr import IntegratedGradients
 
-    unknown = [o for o in outputs if o not in OUTPUTS]
-    if unknown:
-        raise SpecIRInputError("outputs", f"{unknown} unknown", f"use names from {OUTPUTS}")
-    flux = np.asarray(flux, np.float32)
-    valid = np.asarray(valid) > 0
+    flux, valid, r_mag = _checked_inputs(outputs, flux, valid, r_mag)
     n = len(flux)
-    if flux.shape != (n, GRID_NPIX) or valid.shape != flux.shape:
-        raise SpecIRInputError("flux", f"has shape {flux.shape}", f"give (n, {GRID_NPIX})")
     base = make_baseline(flux, valid, baseline)
-    r_mag = np.full(n, np.nan) if r_mag is None else np.asarray(r_mag, float)
     fwd = _forward_module(model)
     ig = IntegratedGradients(fwd)
     device = next(model.parameters()).device
@@ -164,6 +157,19 @@ def integrated_gradients(
             a, err = _refined(ig, x, b, extra, j, df, int(n_steps), int(max_steps))
             attr[sl, k], error[sl, k], delta_f[sl, k] = a, err, df
     return {"attr": attr, "delta_f": delta_f, "error": error}
+
+
+def _checked_inputs(outputs, flux, valid, r_mag):
+    unknown = [o for o in outputs if o not in OUTPUTS]
+    if unknown:
+        raise SpecIRInputError("outputs", f"{unknown} unknown", f"use names from {OUTPUTS}")
+    flux = np.asarray(flux, np.float32)
+    valid = np.asarray(valid) > 0
+    n = len(flux)
+    if flux.shape != (n, GRID_NPIX) or valid.shape != flux.shape:
+        raise SpecIRInputError("flux", f"has shape {flux.shape}", f"give (n, {GRID_NPIX})")
+    r_mag = np.full(n, np.nan) if r_mag is None else np.asarray(r_mag, float)
+    return flux, valid, r_mag
 
 
 def _refined(ig, x, b, extra, target, delta_f, n_steps, max_steps):

@@ -103,7 +103,8 @@ def _groups(data, cls, z_edges):
     return groups
 
 
-def _summarise(res, data, sel, outputs, z_max):
+def _summarise(res, data, sel, outputs):
+    z_max = float(np.max(data["z"]))  # one rest grid for every group
     stack = rest_stack(res["attr"][sel], data["z"][sel], data["valid"][sel], z_max=z_max)
     feats = {
         name: top_features(stack["wave"], stack["mean_abs"][k], stack["count"])
@@ -130,6 +131,8 @@ def _plot(path, stack, outputs, title):
             name = f"{band}_{kind}"
             if name in outputs:
                 y = np.where(ok, stack["mean_abs"][outputs.index(name)], np.nan)
+                if not np.isfinite(y).any():  # too few spectra per pixel to show
+                    continue
                 ax.plot(w, y / np.nanmax(y), style, lw=0.8, label=f"{band.upper()} {kind}")
         for f in LINES:
             colour = "tab:blue" if f.kind == "emission" else "tab:red"
@@ -215,9 +218,7 @@ def attribute_catalog(
     outputs = [f"{b}_mean" for b in bands] + [f"{b}_sigma" for b in bands]
     r_mag = data["r_mag"] if bundle.model.config.total_mag_input else None
     res = _run_ig(bundle, data, outputs, r_mag, baseline, n_steps, max_steps, batch_size, "IG")
-    rel = relative_error(res)
     cls = galaxy_class(data)
-    z_max = float(np.max(data["z"]))
     report = {
         "bundle": str(bundle.path),
         "bundle_sha256": bundle.card["sha256"],
@@ -227,42 +228,52 @@ def attribute_catalog(
         "n_steps": int(n_steps),
         "max_steps": int(max_steps),
         "outputs": outputs,
-        "completeness": {
-            "criterion": "|sum(attr) - (f(x) - f(baseline))| <= 1% of max(|f(x) - f(baseline)|,"
-            " 0.01 mag), every attributed output of a spectrum",
-            "fraction_within_1pct": float(np.mean(np.all(rel <= 0.01, axis=1))),
-            "median_relative_error": float(np.median(rel)),
-            "max_relative_error": float(np.max(rel)),
-        },
+        "completeness": _completeness(res),
         "groups": {},
     }
+    stacks = _group_reports(report, res, data, _groups(data, cls, z_edges), outputs, out)
+    if ablation and r_mag is not None:
+        means = outputs[: len(bands)]
+        res_nr = _run_ig(
+            bundle, data, means, None, baseline, n_steps, max_steps, batch_size, "no r"
+        )
+        stack, feats = _summarise(res_nr, data, slice(None), means)
+        stacks["no_total_mag"] = stack
+        report["groups"]["no_total_mag"] = {
+            "n": len(data["z"]),
+            "features": feats,
+            "completeness": _completeness(res_nr),
+        }
+        _plot(out / "attribution_no_total_mag.png", stack, means, "total magnitude removed")
+    _write(out, report, stacks)
+    return report
+
+
+def _completeness(res):
+    rel = relative_error(res)
+    return {
+        "criterion": "|sum(attr) - (f(x) - f(baseline))| <= 1% of max(|f(x) - f(baseline)|,"
+        " 0.01 mag), every attributed output of a spectrum",
+        "fraction_within_1pct": float(np.mean(np.all(rel <= 0.01, axis=1))),
+        "median_relative_error": float(np.median(rel)),
+        "max_relative_error": float(np.max(rel)),
+    }
+
+
+def _group_reports(report, res, data, groups, outputs, out):
+    """Stack, summarise, check and plot each group; fills ``report["groups"]``."""
     stacks = {}
-    for name, sel in _groups(data, cls, z_edges).items():
+    for name, sel in groups.items():
         entry = {"n": int(sel.sum())}
         if sel.sum() >= 1:
-            stack, feats = _summarise(res, data, sel, outputs, z_max)
+            stack, feats = _summarise(res, data, sel, outputs)
             entry["features"] = feats
             entry["checked"] = bool(sel.sum() >= MIN_GROUP)
             entry["checks"] = check_group(feats) if name.startswith("star_forming") else {}
             stacks[name] = stack
             _plot(out / f"attribution_{name}.png", stack, outputs, f"{name}: N = {sel.sum()}")
         report["groups"][name] = entry
-    if ablation and r_mag is not None:
-        means = outputs[: len(bands)]
-        res_nr = _run_ig(
-            bundle, data, means, None, baseline, n_steps, max_steps, batch_size, "no r"
-        )
-        stack, feats = _summarise(res_nr, data, slice(None), means, z_max)
-        stacks["no_total_mag"] = stack
-        rel_nr = relative_error(res_nr)
-        report["groups"]["no_total_mag"] = {
-            "n": len(data["z"]),
-            "features": feats,
-            "fraction_within_1pct": float(np.mean(np.all(rel_nr <= 0.01, axis=1))),
-        }
-        _plot(out / "attribution_no_total_mag.png", stack, means, "total magnitude removed")
-    _write(out, report, stacks)
-    return report
+    return stacks
 
 
 def _write(out, report, stacks):
