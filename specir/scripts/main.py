@@ -25,6 +25,8 @@ COMMANDS = {
     "fetch": ("specir.scripts.fetch", "fetch real SDSS x AllWISE training data (TAP + archive)"),
     "catalog": ("specir.scripts.catalog", "make (run) or check (validate) a value-added catalog"),
     "serve": ("specir.scripts.serve", "serve HATS catalogs through an IVOA TAP 1.1 service"),
+    "attribute": ("specir.scripts.attribute", "integrated gradients: what drives each WISE band"),
+    "sedfit": ("specir.scripts.sedfit", "bagpipes SED fits of the optical data, IR scored"),
     "demo": ("specir.scripts.demo", "simulate, catalog, serve and query a small survey end to end"),
 }
 

@@ -1,0 +1,45 @@
+"""Write the numbers and figures of docs/drives.rst from the analyses' own outputs.
+
+Reads ``attribution.json`` and the PNGs written by ``specir attribute`` and ``sedfit.json``
+written by ``specir sedfit``, and writes ``docs/generated/drives/drives_attribution.inc``,
+``docs/generated/drives/drives_sedfit.inc`` and ``docs/_static/drives_*.png``. Nothing is typed by
+hand: the page includes these files.
+
+Usage (from the repository root, after the commands in docs/drives.rst)::
+
+    PYTHONPATH=. python docs/figures/make_drives.py --attribution data/analysis_attr \\
+        --sedfit data/analysis_sedfit
+"""
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from specir.analysis.report import attribution_rst, sedfit_rst
+
+DOCS = Path(__file__).resolve().parents[1]
+FIGURES = ("all", "star_forming", "quiescent", "agn", "no_total_mag")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--attribution", type=Path, help="output folder of specir attribute")
+    parser.add_argument("--sedfit", type=Path, help="output folder of specir sedfit")
+    args = parser.parse_args(argv)
+    gen = DOCS / "generated" / "drives"
+    gen.mkdir(exist_ok=True)
+    if args.attribution:
+        report = json.loads((args.attribution / "attribution.json").read_text())
+        (gen / "drives_attribution.inc").write_text(attribution_rst(report) + "\n")
+        for name in FIGURES:
+            src = args.attribution / f"attribution_{name}.png"
+            if src.exists():
+                shutil.copyfile(src, DOCS / "_static" / f"drives_{name}.png")
+    if args.sedfit:
+        report = json.loads((args.sedfit / "sedfit.json").read_text())
+        (gen / "drives_sedfit.inc").write_text(sedfit_rst(report) + "\n")
+
+
+if __name__ == "__main__":
+    main()

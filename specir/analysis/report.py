@@ -1,0 +1,116 @@
+"""reStructuredText tables of the analyses' results, written from their JSON outputs.
+
+The documentation page ``docs/drives.rst`` includes what :func:`attribution_rst` and
+:func:`sedfit_rst` return (written by ``docs/figures/make_drives.py``), so every number it
+shows was written by the code that measured it.
+"""
+
+from specir.bands import BAND_NAMES
+
+__all__ = ["attribution_rst", "sedfit_rst"]
+
+
+def _table(header, rows):
+    """A reST grid-free "simple" table from a header and rows of strings."""
+    cols = list(zip(header, *rows, strict=True))
+    widths = [max(len(str(c)) for c in col) for col in cols]
+    rule = "  ".join("=" * w for w in widths)
+
+    def fmt(r):
+        return "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+
+    return "\n".join([rule, fmt(header), rule, *(fmt(r) for r in rows), rule])
+
+
+def attribution_rst(report, *, n_top=3):
+    """The run summary and, per group and band, the strongest features of the mean's IG.
+
+    Examples
+    --------
+    >>> rep = {"n": 2, "baseline": "smooth", "n_steps": 8, "max_steps": 16, "bundle": "b",
+    ...        "completeness": {"fraction_within_1pct": 1.0, "median_relative_error": 0.001},
+    ...        "groups": {"all": {"n": 2, "checked": False, "checks": {},
+    ...        "features": {"w3_mean": [{"feature": "Hβ", "wavelength": 4862.0,
+    ...                                  "share": 0.1, "kind": "emission"}]}}}}
+    >>> print(attribution_rst(rep).splitlines()[-2])
+    all    2  no       W3    Hβ (4862 Å, 10.0%)
+    """
+    comp = report["completeness"]
+    lines = [
+        f"N = {report['n']} spectra; baseline ``{report['baseline']}``; "
+        f"{report['n_steps']} to {report['max_steps']} integration steps. Completeness: "
+        f"{100 * comp['fraction_within_1pct']:.1f} % of spectra within 1 % "
+        f"(median relative error {comp['median_relative_error']:.2g}).",
+        "",
+    ]
+    rows = []
+    for group, entry in report["groups"].items():
+        feats = entry.get("features", {})
+        for b in BAND_NAMES:
+            top = feats.get(f"{b}_mean") or []
+            if not top:
+                continue
+            text = "; ".join(
+                f"{r['feature']} ({r['wavelength']:.0f} Å, {100 * r['share']:.1f}%)"
+                for r in top[:n_top]
+            )
+            check = entry.get("checks", {}).get(f"{b}_mean")
+            checked = "yes" if entry.get("checked") else "no"
+            mark = "" if check is None else (" — pass" if check else " — FAIL")
+            rows.append([group, str(entry["n"]), checked, b.upper(), text + mark])
+    lines.append(_table(["group", "N", "checked", "band", "strongest features (share)"], rows))
+    return "\n".join(lines)
+
+
+def _fmt(s, key):
+    import math
+
+    if not s.get("n"):
+        return "–"
+    value = f"{s[key]:+.3f}" if key == "bias" else f"{s[key]:.3f}"
+    err = s.get(key + "_err", float("nan"))
+    return f"{value} ± {err:.3f}" if math.isfinite(err) else f"{value} (N < 2: no error)"
+
+
+def sedfit_rst(report, *, groups=None):
+    """Per group and band: bias, NMAD and χ²_N (± bootstrap errors) of each method, and rates.
+
+    Examples
+    --------
+    >>> s = {"n": 3, "bias": 0.1, "bias_err": 0.05, "nmad": 0.2, "nmad_err": 0.01,
+    ...      "chi2_n": 1.5, "chi2_n_err": 0.3}
+    >>> rep = {"n": 3, "reference": "truth", "rates": {"network_spectra_per_second": 100.0,
+    ...        "matched": {"fits": 3, "seconds_per_fit": 600.0}},
+    ...        "groups": {"all": {"n": 3, "stats": {"matched": {"w1": s}}}}}
+    >>> "+0.100 ± 0.050" in sedfit_rst(rep)
+    True
+    """
+    rates = report["rates"]
+    parts = [
+        f"N = {report['n']} galaxies fitted by every set-up; reference: {report['reference']}."
+        f" The network: {rates['network_spectra_per_second']:.0f} spectra per second "
+        "(CPU, this machine)."
+    ]
+    for name, r in rates.items():
+        if isinstance(r, dict) and r.get("fits"):
+            cpu = r.get("cpu_seconds_per_fit")
+            cpu = f", {cpu:.0f} s of CPU" if cpu else ""
+            parts.append(
+                f" ``{name}``: {r['fits']} fits, {r['seconds_per_fit']:.0f} s wall time per fit"
+                f"{cpu} ({3600 / r['seconds_per_fit']:.1f} galaxy-fits per hour per worker)."
+            )
+    out = ["".join(parts), ""]
+    for group, entry in report["groups"].items():
+        if groups is not None and group not in groups:
+            continue
+        rows = []
+        for method, per_band in entry["stats"].items():
+            for b in BAND_NAMES:
+                if b in per_band:
+                    s = per_band[b]
+                    rows.append(
+                        [method, b.upper(), _fmt(s, "bias"), _fmt(s, "nmad"), _fmt(s, "chi2_n")]
+                    )
+        out += [f"**{group}** (N = {entry['n']})", ""]
+        out += [_table(["method", "band", "bias (mag)", "NMAD (mag)", "χ²_N"], rows), ""]
+    return "\n".join(out)
