@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from specir.batch import BatchReport, check_writable, reason
-from specir.catalog.importer import _hats_import, expand_paths
+from specir.catalog.importer import _hats_import, expand_paths, write_spectra_batch
 from specir.errors import SpecIRInputError
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "import_desi",
     "read_tractor",
     "wise_vega_columns",
-    "write_spectra_batch",
 ]
 
 log = logging.getLogger(__name__)
@@ -221,24 +220,6 @@ def desi_rows(files, *, tractor=None):
                 }
             )
     return pd.DataFrame(rows), failures
-
-
-def write_spectra_batch(df, path):
-    """Write catalog rows to Parquet, spectra as fixed-size lists of the model grid's length."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from specir.grid import GRID_NPIX
-
-    cols = {}
-    for c in df.columns:
-        if c in ("flux", "ivar", "mask"):
-            arr = np.stack(df[c].to_numpy()).reshape(-1)
-            typ = pa.bool_() if c == "mask" else pa.float32()
-            cols[c] = pa.FixedSizeListArray.from_arrays(pa.array(arr, type=typ), GRID_NPIX)
-        else:
-            cols[c] = pa.array(df[c].to_numpy())
-    pq.write_table(pa.table(cols), path)
 
 
 def import_desi(paths, out, *, photometry=(), workers=None, progress=True):

@@ -28,7 +28,7 @@ from specir.batch import BatchReport, check_writable, reason
 from specir.cluster import dask_client
 from specir.errors import SpecIRFileError, SpecIRInputError
 
-__all__ = ["expand_paths", "import_sdss", "sdss_rows"]
+__all__ = ["expand_paths", "import_sdss", "sdss_rows", "write_spectra_batch"]
 
 log = logging.getLogger(__name__)
 
@@ -138,27 +138,36 @@ def _fallback_id(meta):
     return int(meta["plate"]) * 10**10 + int(meta["mjd"]) * 10**4 + int(meta["fiberid"])
 
 
-def _convert_batch(args):
-    index, files, staging = args
+def write_spectra_batch(df, path):
+    """Write catalog rows to Parquet atomically, spectra as fixed-size lists of the grid length.
+
+    ``flux`` and ``ivar`` become float32 lists, ``mask`` a bool list; other columns as they are.
+    The file appears under ``path`` only when complete.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from specir.grid import GRID_NPIX
 
+    cols = {}
+    for c in df.columns:
+        if c in ("flux", "ivar", "mask"):
+            arr = np.stack(df[c].to_numpy()).reshape(-1)
+            typ = pa.bool_() if c == "mask" else pa.float32()
+            cols[c] = pa.FixedSizeListArray.from_arrays(pa.array(arr, type=typ), GRID_NPIX)
+        else:
+            cols[c] = pa.array(df[c].to_numpy())
+    path = Path(path)
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(pa.table(cols), tmp)
+    os.replace(tmp, path)
+
+
+def _convert_batch(args):
+    index, files, staging = args
     df, failures = sdss_rows(files)
     if len(df):
-        cols = {}
-        for c in df.columns:
-            if c in ("flux", "ivar", "mask"):
-                arr = np.stack(df[c].to_numpy()).reshape(-1)
-                typ = pa.bool_() if c == "mask" else pa.float32()
-                cols[c] = pa.FixedSizeListArray.from_arrays(pa.array(arr, type=typ), GRID_NPIX)
-            else:
-                cols[c] = pa.array(df[c].to_numpy())
-        path = Path(staging) / f"batch_{index:06d}.parquet"
-        tmp = path.with_suffix(".tmp")
-        pq.write_table(pa.table(cols), tmp)
-        os.replace(tmp, path)
+        write_spectra_batch(df, Path(staging) / f"batch_{index:06d}.parquet")
     return len(df), failures
 
 

@@ -102,8 +102,7 @@ def _jobs(recipe, out, targets):
 def _grid_batch(args):
     """One batch: spectra on the model grid joined to their targets' columns, to Parquet."""
     index, files, extra, staging = args
-    from specir.catalog.import_desi import write_spectra_batch
-    from specir.catalog.importer import sdss_rows
+    from specir.catalog.importer import sdss_rows, write_spectra_batch
 
     df, fails = sdss_rows(files)
     if len(df):
