@@ -9,6 +9,7 @@ The redshift comes from the redrock file's ``REDSHIFTS`` HDU (or a zcatalog's ``
 matched by ``TARGETID``.
 """
 
+import os
 from pathlib import Path
 
 import astropy.units as u
@@ -19,7 +20,6 @@ from specutils import Spectrum
 
 from specir.constants import FLUX_UNIT
 from specir.errors import SpecIRInputError
-from specir.testing import desi_data_dir
 
 __all__ = ["DESI_ARMS", "DESI_FIBERMAP_COLUMNS", "read_desi"]
 
@@ -46,10 +46,6 @@ DESI_FIBERMAP_COLUMNS = {
 _Z_HDUS = ("REDSHIFTS", "ZCATALOG")
 _Z_COLUMNS = {"z": "Z", "z_err": "ZERR", "zwarn": "ZWARN", "spectype": "SPECTYPE"}
 _GRID_TOL_AA = 1e-3
-
-
-if desi_data_dir() is None:  # the example reads a real DESI file when one is at hand
-    __doctest_skip__ = ["read_desi"]
 
 
 def _redshift_table(path):
@@ -161,7 +157,9 @@ def _fibermap_meta(fibermap, i):
     return meta
 
 
-def read_desi(path, *, redrock=None):
+def read_desi(
+    path: str | os.PathLike, *, redrock: str | os.PathLike | None = None
+) -> list[Spectrum]:
     """Read a DESI coadd file into one specutils ``Spectrum`` per target.
 
     Parameters

@@ -22,7 +22,9 @@ Output columns (one row per spectrum, input order):
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +35,14 @@ from specir.errors import SpecIRInputError
 from specir.grid import Flags
 from specir.inference import gaussian_outputs, run_network
 from specir.spectra import total_mag_array
+
+if TYPE_CHECKING:
+    import astropy.units as u
+    from astropy.table import QTable
+    from numpy.typing import ArrayLike
+    from specutils import Spectrum, SpectrumCollection
+
+    from specir.bundle import ModelBundle
 
 __all__ = ["OUTPUT_COLUMNS", "check_options", "predict_ir", "predict_prepared"]
 
@@ -200,7 +210,15 @@ def predict_prepared(prepared, *, r_mag=None, model="default", device="auto", ba
     return table
 
 
-def predict_ir(spectra, *, z=None, r_mag=None, model="default", device="auto", batch_size=None):
+def predict_ir(
+    spectra: "Spectrum | Sequence[Spectrum] | SpectrumCollection",
+    *,
+    z: "float | ArrayLike | None" = None,
+    r_mag: "float | ArrayLike | u.Quantity | None" = None,
+    model: "str | os.PathLike | ModelBundle" = "default",
+    device: str = "auto",
+    batch_size: int | None = None,
+) -> "QTable":
     """Predict WISE W1–W4 fluxes, log L_AGN,bol and q_PAH from optical spectra.
 
     Parameters

@@ -2,6 +2,7 @@
 
 import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import astropy.units as u
@@ -205,7 +206,9 @@ def _truncated(path):
     )
 
 
-def read_sdss(path, *, mask_bits=SDSS_BAD_PIXEL_BITS):
+def read_sdss(
+    path: str | os.PathLike, *, mask_bits: "Iterable[int] | str" = SDSS_BAD_PIXEL_BITS
+) -> Spectrum:
     """Read an SDSS-I/II or BOSS spectrum file into a specutils ``Spectrum``.
 
     Parameters

@@ -9,7 +9,9 @@ the SDSS log-λ grid of the model, normalises as spender does and sets quality f
 
 import logging
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import astropy.units as u
 import numpy as np
@@ -19,6 +21,10 @@ from specir.errors import SpecIRInputError, SpecIRWarning
 from specir.grid import GRID_NPIX, NORM_WINDOW, Flags, grid_wavelength
 from specir.plausible import REASONS, check_grid
 from specir.resample import resample
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from specutils import Spectrum, SpectrumCollection
 from specir.spectrum_input import fail, numbers, read_blocks, resolve_z
 
 __all__ = [
@@ -100,14 +106,14 @@ class PreparedSpectra:
 
 
 def prepare_spectra(
-    spectra,
+    spectra: "Spectrum | Sequence[Spectrum] | SpectrumCollection",
     *,
-    z=None,
-    air=False,
-    z_range=DEFAULT_Z_RANGE,
-    min_coverage=0.8,
-    min_snr=1.0,
-):
+    z: "float | ArrayLike | None" = None,
+    air: bool = False,
+    z_range: tuple[float, float] = DEFAULT_Z_RANGE,
+    min_coverage: float = 0.8,
+    min_snr: float = 1.0,
+) -> "PreparedSpectra":
     """Resample, normalise and flag spectra for the model.
 
     Parameters
@@ -223,15 +229,15 @@ def _warn_implausible(found):
 
 
 def prepare_grid_arrays(
-    flux,
-    ivar,
-    z,
+    flux: "ArrayLike",
+    ivar: "ArrayLike",
+    z: "ArrayLike",
     *,
-    mask=None,
-    z_range=DEFAULT_Z_RANGE,
-    min_coverage=0.8,
-    min_snr=1.0,
-):
+    mask: "ArrayLike | None" = None,
+    z_range: tuple[float, float] = DEFAULT_Z_RANGE,
+    min_coverage: float = 0.8,
+    min_snr: float = 1.0,
+) -> "PreparedSpectra":
     """Normalise and flag spectra that are already on the model grid.
 
     Meant for catalog jobs: bad rows are flagged, never raised on, so one bad spectrum does

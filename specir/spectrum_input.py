@@ -130,24 +130,13 @@ def _ivar_from_uncertainty(unc, flux_unit, shape, label):
             f"has shape {arr.shape} but the flux has shape {shape}",
             "give one uncertainty per flux pixel",
         )
-    powers = {StdDevUncertainty: 1, VarianceUncertainty: 2, InverseVariance: -2}
-    kind = next((p for cls, p in powers.items() if isinstance(unc, cls)), None)
-    if kind is None:
+    kinds = (StdDevUncertainty, VarianceUncertainty, InverseVariance)
+    if not isinstance(unc, kinds):
         fail(
             f"{label}.uncertainty",
             f"is a {type(unc).__name__}",
             "use InverseVariance, StdDevUncertainty or VarianceUncertainty",
         )
-    target = flux_unit**kind
-    if unc.unit is not None:
-        try:
-            arr = arr * unc.unit.to(target)
-        except u.UnitConversionError:
-            fail(
-                f"{label}.uncertainty.unit",
-                f"is {unc.unit}, not compatible with the flux unit {flux_unit}",
-                f"give the uncertainty in {target}",
-            )
     with np.errstate(invalid="ignore"):
         negative = np.sum(arr < 0)
     if negative:
@@ -156,13 +145,18 @@ def _ivar_from_uncertainty(unc, flux_unit, shape, label):
             f"has {negative} negative values",
             "set unusable pixels' inverse variance to 0 or mask them",
         )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if kind == 1:
-            ivar = 1.0 / arr**2
-        elif kind == 2:
-            ivar = 1.0 / arr
-        else:
-            ivar = arr
+    with np.errstate(divide="ignore", invalid="ignore"):  # zero σ: infinite weight, masked later
+        inv = unc if isinstance(unc, InverseVariance) else unc.represent_as(InverseVariance)
+    ivar = np.asarray(inv.array, dtype=float)
+    if inv.unit is not None:
+        try:
+            ivar = ivar * inv.unit.to(flux_unit**-2)
+        except u.UnitConversionError:
+            fail(
+                f"{label}.uncertainty.unit",
+                f"is {unc.unit}, not compatible with the flux unit {flux_unit}",
+                f"give the uncertainty in {flux_unit} (σ), its square or its inverse square",
+            )
     return ivar  # may hold inf (zero σ) or NaN: masked by the caller
 
 
