@@ -9,7 +9,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.special import gammainc
 
-from specir.bands import mjy_to_mag
+from specir.bands import BAND_NAMES, mjy_to_mag
 from specir.constants import C_KMS
 from specir.grid import GRID_NPIX, grid_wavelength
 from specir.resample import resample
@@ -203,8 +203,8 @@ def observe_wise(flux_true, rng, cfg):
     mpro = np.where(detected, mag_det, mag_ul)
     sig = np.where(detected, err_det, np.nan)
     out = {}
-    for b in range(4):
-        out[f"w{b + 1}mpro"] = mpro[:, b]
-        out[f"w{b + 1}sigmpro"] = sig[:, b]
-        out[f"w{b + 1}snr"] = snr[:, b]
+    for i, band in enumerate(BAND_NAMES):
+        out[f"{band}mpro"] = mpro[:, i]
+        out[f"{band}sigmpro"] = sig[:, i]
+        out[f"{band}snr"] = snr[:, i]
     return out

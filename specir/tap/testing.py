@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from specir.bands import mjy_to_mag
+from specir.bands import BAND_NAMES, N_BANDS, mjy_to_mag
 from specir.columns import VAC_COLUMNS, write_column_metadata
+from specir.constants import Z_RANGE
 
 __all__ = ["ServerProcess", "synthetic_vac", "write_synthetic_catalog"]
 
@@ -33,17 +34,17 @@ def synthetic_vac(n, *, seed=0):
         "id": np.arange(1, n + 1, dtype=np.int64),
         "ra": rng.uniform(0.0, 360.0, n),
         "dec": np.degrees(np.arcsin(rng.uniform(-1.0, 1.0, n))),
-        "z": rng.uniform(0.01, 0.35, n),
+        "z": rng.uniform(*Z_RANGE, n),
     }
     w1 = 10 ** rng.normal(0.0, 0.5, n)  # mJy
-    colour = rng.normal([0.0, -0.3, -1.0, -1.6], 0.3, (n, 4))
+    colour = rng.normal([0.0, -0.3, -1.0, -1.6], 0.3, (n, N_BANDS))
     flux = (w1[:, None] * 10**colour).astype(np.float32)
-    flux_err = (flux * rng.uniform(0.03, 0.3, (n, 4))).astype(np.float32)
+    flux_err = (flux * rng.uniform(0.03, 0.3, (n, N_BANDS))).astype(np.float32)
     mag, mag_err = mjy_to_mag(flux, flux_err)
-    for i, b in enumerate(("w1", "w2", "w3", "w4")):
+    for i, b in enumerate(BAND_NAMES):
         cols[f"{b}_flux"] = flux[:, i]
         cols[f"{b}_flux_err"] = flux_err[:, i]
-    for i, b in enumerate(("w1", "w2", "w3", "w4")):
+    for i, b in enumerate(BAND_NAMES):
         cols[f"{b}_mag"] = mag[:, i].astype(np.float32)
         cols[f"{b}_mag_err"] = mag_err[:, i].astype(np.float32)
     cols["w1_w2"] = (mag[:, 0] - mag[:, 1]).astype(np.float32)
