@@ -138,7 +138,11 @@ def _plot(path, stack, outputs, title):
             colour = "tab:blue" if f.kind == "emission" else "tab:red"
             ax.axvspan(f.lo, f.hi, color=colour, alpha=0.12, lw=0)
         ax.set_ylabel("mean |IG| (norm.)")
-        ax.legend(loc="upper right", fontsize=7)
+        if ax.get_legend_handles_labels()[0]:  # a small group may have no curve to show
+            ax.legend(loc="upper right", fontsize=7)
+        else:
+            ax.text(0.5, 0.5, "fewer than 20 spectra per pixel", transform=ax.transAxes,
+                    ha="center", va="center", fontsize=8)  # fmt: skip
     for f in LINES:
         axes[0].text(f.wavelength, 1.02, f.name, rotation=90, fontsize=6, va="bottom",
                      ha="center", transform=axes[0].get_xaxis_transform())  # fmt: skip
