@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def check_writable(output, *, field="output", exists_ok=False, folder=False):
         )
     if not parent.is_dir():
         raise SpecIRFileError(str(output), f"cannot be written: {parent} is not a folder", "fix")
-    if not os.access(parent, os.W_OK | os.X_OK):
+    if not os.access(parent, os.W_OK | os.X_OK) or not _can_create_in(parent):
         raise SpecIRFileError(
             str(output),
             f"cannot be written: no permission to write in {parent}",
@@ -89,6 +90,16 @@ def check_writable(output, *, field="output", exists_ok=False, folder=False):
     if output.exists() and output.is_dir() != folder:
         what = "a folder" if output.is_dir() else "a file"
         raise SpecIRFileError(str(output), f"is {what}", f"choose another {field}")
+
+
+def _can_create_in(folder):
+    """Whether a file can really be created in ``folder`` (permission bits do not stop root, a
+    read-only file system does): a probe file is made and removed."""
+    try:
+        tempfile.NamedTemporaryFile(dir=folder, prefix=".specir-probe-").close()
+    except OSError:
+        return False
+    return True
 
 
 @contextlib.contextmanager
