@@ -126,18 +126,18 @@ def fitter_config(name_or_path, **overrides):
 # ------------------------------------------------------------------ simulator dust relations
 # The relations of specir.sim.population.draw_population (q_PAH from the gas metallicity,
 # U_min and γ from the sSFR); tests/analysis/test_sedfit.py checks them against its draws.
-def simulator_dust(oh, log_ssfr, rng, *, qpah_scatter=0.5, umin_scatter=0.2):
-    """q_PAH (%), U_min, γ drawn as the simulator draws them, for arrays of 12+log O/H, sSFR."""
-    oh, log_ssfr = np.asarray(oh, float), np.clip(np.asarray(log_ssfr, float), -13.5, -8.8)
-    n = oh.shape
-    qpah = 0.6 + 3.0 / (1.0 + np.exp(-(oh - 8.15) / 0.08))
-    qpah = np.clip(qpah + qpah_scatter * rng.standard_normal(n), 0.47, 4.58)
-    umin = np.clip(10.0 ** (0.2 + 0.7 * (log_ssfr + 10.0) + umin_scatter * rng.standard_normal(n)),
-                   0.1, 25.0)  # fmt: skip
-    gamma = np.clip(
-        10.0 ** (-1.8 + 0.3 * (log_ssfr + 10.0) + 0.3 * rng.standard_normal(n)), 1e-3, 0.5
-    )
-    return qpah, umin, gamma
+def simulator_dust(oh, log_ssfr, rng, *, population=None):
+    """q_PAH (%), U_min, γ drawn as the simulator draws them, for arrays of 12+log O/H, sSFR.
+
+    The simulator's own :func:`specir.sim.population.dust_emission`, with its population
+    configuration (``population``, default :class:`~specir.sim.config.PopulationConfig`).
+    """
+    from specir.sim.config import PopulationConfig
+    from specir.sim.population import dust_emission
+
+    log_ssfr = np.clip(np.asarray(log_ssfr, float), -13.5, -8.8)
+    dust = dust_emission(np.asarray(oh, float), log_ssfr, rng, population or PopulationConfig())
+    return dust["qpah"], dust["umin"], dust["gamma"]
 
 
 # ------------------------------------------------------------------------------ bagpipes

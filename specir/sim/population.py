@@ -8,7 +8,7 @@ import numpy as np
 
 from specir.sim.cosmo import age_gyr, comoving_volume, luminosity_distance_cm
 
-__all__ = ["draw_population", "estimate_rmag"]
+__all__ = ["draw_population", "dust_emission", "estimate_rmag", "qpah_relation"]
 
 # Baldry et al. (2012) double-Schechter stellar mass function (GAMA, z < 0.06).
 _SMF_LOGMSTAR, _SMF_PHI1, _SMF_A1, _SMF_PHI2, _SMF_A2 = 10.66, 3.96e-3, -0.35, 0.79e-3, -1.47
@@ -174,7 +174,7 @@ def _metallicity(logm, rng, cfg):
     return {"oh": oh, "z_gas": 10.0 ** (oh - 8.69), "z_star": np.clip(z_star, 0.02, 2.4)}
 
 
-def _dust_emission(oh, log_ssfr, rng, cfg):
+def dust_emission(oh, log_ssfr, rng, cfg):
     """Draine & Li (2007) parameters and the nebular log U.
 
     q_PAH follows metallicity (:func:`qpah_relation`), U_min follows sSFR (Magdis et al. 2012:
@@ -223,7 +223,7 @@ def draw_population(n, rng, config):
     sfh, log_ssfr = _star_formation(logm, z, quiescent, rng, pop_cfg)
     metals = _metallicity(logm, rng, pop_cfg)
     av, eta = _attenuation(logm, sfh["log_sfr_target"], z, quiescent, rng, pop_cfg)
-    dust = _dust_emission(metals["oh"], log_ssfr, rng, pop_cfg)
+    dust = dust_emission(metals["oh"], log_ssfr, rng, pop_cfg)
     structure = _structure(logm, quiescent, rng)
     agn = _draw_agn(n, rng, logm, quiescent, config.agn)
     ra, dec = _footprint(n, rng, pop_cfg.sky_patch)
