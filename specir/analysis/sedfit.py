@@ -135,9 +135,10 @@ def simulator_dust(oh, log_ssfr, rng, *, population=None):
     from specir.sim.config import PopulationConfig
     from specir.sim.population import dust_emission
 
-    log_ssfr = np.clip(np.asarray(log_ssfr, float), -13.5, -8.8)
-    dust = dust_emission(np.asarray(oh, float), log_ssfr, rng, population or PopulationConfig())
-    return dust["qpah"], dust["umin"], dust["gamma"]
+    oh = np.asarray(oh, float)
+    log_ssfr = np.clip(np.broadcast_to(np.asarray(log_ssfr, float), oh.shape), -13.5, -8.8)
+    dust = dust_emission(oh, log_ssfr, rng, population or PopulationConfig())
+    return tuple(np.reshape(dust[k], oh.shape) for k in ("qpah", "umin", "gamma"))
 
 
 # ------------------------------------------------------------------------------ bagpipes
