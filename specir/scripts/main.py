@@ -64,6 +64,15 @@ def main(argv=None):
     except SpecIRError as exc:
         logging.getLogger("specir").error("%s", exc)
         return EXIT_FAILED
+    except OSError as exc:  # a full disk, a vanished folder, a refused connection mid-run
+        logging.getLogger("specir").error(
+            "%s: %s. Fix: check free space, permissions and paths, then rerun (with --resume "
+            "where the command has it)",
+            exc.filename or type(exc).__name__,
+            exc.strerror or exc,
+        )
+        logging.getLogger("specir").debug("traceback", exc_info=True)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":
