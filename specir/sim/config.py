@@ -56,7 +56,7 @@ class PopulationConfig:
     quiescent_width: float = 0.35
     """Width (dex) of the logistic quiescent-fraction transition."""
     ms_scatter: float = 0.3
-    """Scatter (dex) of the star-forming main sequence (Speagle et al. 2014)."""
+    """Scatter (dex) of the star-forming main sequence (Renzini & Peng 2015)."""
     mz_scatter: float = 0.1
     """Scatter (dex) of the gas-phase mass-metallicity relation (Tremonti et al. 2004)."""
     qpah_scatter: float = 0.5

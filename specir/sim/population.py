@@ -25,6 +25,9 @@ _MARGIN_MAG = {False: 0.65, True: 0.32}
 _QPAH_POOR_RATIO = 1.0 / 3.55  # Draine et al. (2007): median q_PAH 1.0% vs 3.55%
 
 
+_MS_ANCHOR_AGE = float(age_gyr(0.05))  # Gyr; the median redshift of Renzini & Peng (2015)
+
+
 def _smf(logm):
     x = 10.0 ** (logm - _SMF_LOGMSTAR)
     return np.log(10.0) * np.exp(-x) * x * (_SMF_PHI1 * x**_SMF_A1 + _SMF_PHI2 * x**_SMF_A2)
@@ -64,10 +67,19 @@ def _zmax(logm, quiescent, r_limit, z_range):
     return out
 
 
-def _main_sequence(logm, z):
-    """Speagle et al. (2014) star-forming main sequence, log SFR in Msun/yr."""
-    t = age_gyr(z)
+def _speagle(logm, t):
     return (0.84 - 0.026 * t) * logm - (6.51 - 0.11 * t)
+
+
+def _main_sequence(logm, z):
+    """Star-forming main sequence, log SFR in Msun/yr.
+
+    At the SDSS main sample's redshifts that of Renzini & Peng (2015, ApJ 801, L29),
+    log SFR = 0.76 log M* - 7.64, measured on SDSS DR7 itself (0.02 < z < 0.085); its evolution
+    with cosmic time t that of Speagle et al. (2014, ApJS 214, 15), anchored at z = 0.05.
+    """
+    t = age_gyr(z)
+    return 0.76 * logm - 7.64 + _speagle(logm, t) - _speagle(logm, _MS_ANCHOR_AGE)
 
 
 def _invert_delayed(s):
