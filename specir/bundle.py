@@ -304,7 +304,10 @@ def _load_cached(path, device, _weights_stat, _card_stat):
     _check_card(card, path)
     try:
         model = SpecIRNet(ModelConfig(**card["architecture"]))
-        model.load_state_dict(load_file(str(path / WEIGHTS_FILE)), strict=True)
+        state = load_file(str(path / WEIGHTS_FILE))
+        # bundles from before the sigma calibration have none: calibration factor 1
+        state.setdefault("mag_logsig_calib", torch.zeros_like(model.mag_logsig_calib))
+        model.load_state_dict(state, strict=True)
     except (KeyError, TypeError, RuntimeError) as exc:
         raise SpecIRModelError(
             "model.safetensors",

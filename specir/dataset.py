@@ -178,6 +178,7 @@ def _prepare_batch(t, c, z_range):
 
     from specir.grid import Flags
     from specir.spectra import prepare_grid_arrays, total_mag_array
+    from specir.support import median_snr
 
     n = len(t)
     flux = grid_rows(t.column(c.flux), c.flux)
@@ -195,6 +196,7 @@ def _prepare_batch(t, c, z_range):
     part = {
         "flux": np.asarray(prep.flux, np.float32),
         "valid": np.asarray(prep.ivar) > 0,
+        "spec_snr": median_snr(prep.flux, prep.ivar),
         "z": z,
         "norm": np.asarray(prep.norm, np.float64),
         "flags": np.asarray(prep.flags, np.int64),

@@ -41,7 +41,8 @@ from specir.baselines import (
 from specir.bundle import load_bundle
 from specir.card import code_commit, write_card_entry
 from specir.dataset import catalog_properties, read_catalog_arrays, split_labels
-from specir.scoring import network_predictions, score
+from specir.robustness import bundle_predictions, stress_metrics
+from specir.scoring import score
 from specir.train import TrainConfig
 
 __all__ = ["describe_catalog", "evaluate"]
@@ -131,11 +132,9 @@ def _read(catalog, train_catalog, cfg, *, max_train_rows, max_eval_rows, progres
 
 
 def _all_predictions(b, data_eval, ev, data_train, tr, va, cfg, progress):
-    preds = {"model": network_predictions(b.model, data_eval, ev)}
+    preds = {"model": bundle_predictions(b, data_eval, ev)}
     if b.model.config.total_mag_input:
-        preds["model_without_r_mag"] = network_predictions(
-            b.model, data_eval, ev, hide_total_mag=True
-        )
+        preds["model_without_r_mag"] = bundle_predictions(b, data_eval, ev, hide_total_mag=True)
     preds["train_mean"] = baseline_mean(data_train, tr, ev, cfg)
     preds["photometry"] = baseline_photometry(
         data_train, tr, va, data_eval, ev, cfg, progress=progress
@@ -224,6 +223,7 @@ def evaluate(
         "baselines_trained_on": _trained_on(train_catalog, tr, va, max_train_rows, cfg),
         "methods": methods,
         "nmad_ratio_vs_photometry": _nmad_ratio(methods),
+        "stress": stress_metrics(b, data_eval, ev, snr_detect=cfg.snr_detect),
     }
     result = json.loads(json.dumps(result, default=float))
     out = Path(out_dir)

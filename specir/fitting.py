@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from specir.augment import augment_batch
 from specir.dataset import targets_from
 from specir.errors import SpecIRInputError
 from specir.inference import run_network
@@ -101,14 +102,22 @@ def _tensors(data, idx, keys, detected, upper):
 def standardise_from(model, data, detected, train_idx):
     """Set the model's standardisation buffers from the training split."""
     z, norm = data["z"][train_idx], data["norm"][train_idx]
-    cond = [np.log1p(z), np.log10(np.clip(norm, 1e-6, None))]
-    if getattr(model, "n_cond", 2) == 3:
-        ap = data["r_mag"][train_idx] + 2.5 * cond[1]
+    lognorm = np.log10(np.clip(norm, 1e-6, None))
+    mc = model.config
+    cond = [np.log1p(z)] if mc.anchor_total_mag else [np.log1p(z), lognorm]
+    ap_mean = 0.0
+    if mc.total_mag_input:
+        ap = data["r_mag"][train_idx] + 2.5 * lognorm
         ok = np.isfinite(ap)
         fill = np.median(ap[ok]) if ok.any() else 0.0
         cond.append(np.where(ok, ap, fill))
+        ap_mean = cond[-1].mean()
     cond = np.stack(cond, 1)
     mags = np.where(detected[train_idx], data["mag"][train_idx], np.nan)
+    if mc.anchor_total_mag:  # the heads predict colours W - r_ref
+        r = data["r_mag"][train_idx]
+        ref = np.where(np.isfinite(r), r, ap_mean - 2.5 * lognorm)
+        mags = mags - ref[:, None]
     mag_shift = np.nanmedian(mags, axis=0)
     mag_scale = np.nanstd(mags, axis=0)
     mag_shift = np.where(np.isfinite(mag_shift), mag_shift, 15.0)
@@ -216,6 +225,9 @@ class _Run:
             if cfg.total_mag_dropout > 0:  # teach the model to predict without the magnitude too
                 hide = torch.rand(len(b["z"]), generator=self.gen) < cfg.total_mag_dropout
                 b["r_mag"] = torch.where(hide, torch.nan, b["r_mag"])
+            augment = getattr(cfg, "augment", None)
+            if augment is not None and {"flux", "valid", "norm"} <= set(inputs):
+                b = augment_batch(b, augment, self.gen)
             b = {k: v.to(device) for k, v in b.items()}
             out = model(*(b[k] for k in inputs))
             loss, _ = ir_loss(out, b, censor_sigma_mag=cfg.censor_sigma_mag)

@@ -69,6 +69,12 @@ class ModelConfig:
         (valid pixels only), a shortcut for the continuum shape; 0 turns it off.
     total_mag_input : bool
         Whether the heads also see the total r-band magnitude (see the module docstring).
+    anchor_total_mag : bool
+        Predict colours W - r_ref instead of magnitudes, with r_ref the total r magnitude (or,
+        where it is not given, the spectrum's own magnitude ``-2.5 log10 norm`` plus the
+        training set's mean aperture term), and leave ``log10 norm`` out of the heads'
+        conditions: the same spectrum made Δ mag fainter then gives magnitudes exactly Δ
+        fainter (needs ``total_mag_input``).
     npix : int
         Input length; the model grid's 3921 pixels.
 
@@ -90,6 +96,7 @@ class ModelConfig:
     dropout: float = 0.05
     coarse_bins: int = 16
     total_mag_input: bool = True
+    anchor_total_mag: bool = False
     npix: int = GRID_NPIX
 
     def __post_init__(self):
@@ -113,6 +120,10 @@ class ModelConfig:
             or self.coarse_bins < 0
         ):
             raise SpecIRInputError("model", "sizes must be positive", "check the [model] table")
+        if self.anchor_total_mag and not self.total_mag_input:
+            raise SpecIRInputError(
+                "model.anchor_total_mag", "needs total_mag_input", "set total_mag_input = true"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise SpecIRInputError("model.dropout", f"is {self.dropout}", "use 0 <= dropout < 1")
 
@@ -177,8 +188,9 @@ class SpecIRNet(nn.Module):
         self.encoder_mlp = _MLP(
             self.n_att + c.coarse_bins, c.mlp_hidden, c.latent_dim, 2, c.dropout
         )
-        # heads: latent + standardised log1p(z), log10(norm) [, r_mag + 2.5 log10 norm, has_r]
-        self.n_cond = 3 if c.total_mag_input else 2
+        # heads: latent + standardised log1p(z), log10(norm) [, r_mag + 2.5 log10 norm, has_r];
+        # anchored models leave log10(norm) out (see ModelConfig.anchor_total_mag)
+        self.n_cond = (3 if c.total_mag_input else 2) - int(c.anchor_total_mag)
         n_head_in = c.latent_dim + self.n_cond + int(c.total_mag_input)
         self.head_mag = _MLP(n_head_in, c.mlp_hidden, 2 * N_BANDS, 2, c.dropout)
         self.head_agn = _MLP(n_head_in, c.mlp_hidden // 2, 3, 1, c.dropout)
@@ -189,6 +201,8 @@ class SpecIRNet(nn.Module):
         self.register_buffer("cond_scale", torch.ones(self.n_cond))
         self.register_buffer("mag_shift", torch.zeros(N_BANDS))
         self.register_buffer("mag_scale", torch.ones(N_BANDS))
+        # log of the per-band factor that calibrates sigma on the validation split
+        self.register_buffer("mag_logsig_calib", torch.zeros(N_BANDS))
         self.register_buffer("lagn_shift", torch.tensor(44.0))
         self.register_buffer("lagn_scale", torch.tensor(1.0))
         self.register_buffer("qpah_shift", torch.tensor(2.5))
@@ -217,28 +231,43 @@ class SpecIRNet(nn.Module):
         followed by the 0/1 indicator that it was given.
         """
         lognorm = torch.log10(norm.clamp_min(1e-6))
-        cols = [torch.log1p(z), lognorm]
+        cols = [torch.log1p(z)] if self.config.anchor_total_mag else [torch.log1p(z), lognorm]
         if self.config.total_mag_input:
             if r_mag is None:
                 r_mag = torch.full_like(z, float("nan"))
             has = torch.isfinite(r_mag)
-            cols.append(torch.where(has, r_mag + 2.5 * lognorm, self.cond_shift[2]))
+            cols.append(torch.where(has, r_mag + 2.5 * lognorm, self.cond_shift[-1]))
         cond = (torch.stack(cols, dim=-1) - self.cond_shift) / self.cond_scale
         if self.config.total_mag_input:
             cond = torch.cat([cond, has.to(cond.dtype)[:, None]], dim=-1)
         return cond
 
-    def heads(self, latent, cond):
-        """Head outputs in physical units from a latent and standardised conditions."""
+    def reference_mag(self, norm, r_mag=None):
+        """r_ref of an anchored model: the total r magnitude, else the spectrum's own plus the
+        training set's mean aperture term (``r_mag + 2.5 log10 norm``)."""
+        own = self.cond_shift[-1] - 2.5 * torch.log10(norm.clamp_min(1e-6))
+        if r_mag is None:
+            return own
+        return torch.where(torch.isfinite(r_mag), r_mag, own)
+
+    def heads(self, latent, cond, ref=None):
+        """Head outputs in physical units from a latent and standardised conditions.
+
+        ``ref`` is the reference magnitude r_ref of an anchored model (added to the colours).
+        """
         h = torch.cat([latent, cond], dim=-1)
         mag = self.head_mag(h)
         agn = self.head_agn(h)
         qpah = self.head_qpah(h)
         clamp = dict(min=_LOG_SIGMA_MIN, max=_LOG_SIGMA_MAX)
+        mag_mu = self.mag_shift + self.mag_scale * mag[:, :N_BANDS]
+        if ref is not None:
+            mag_mu = mag_mu + ref[:, None]
+        logsig = mag[:, N_BANDS:] + torch.log(self.mag_scale) + self.mag_logsig_calib
         return {
             "latent": latent,
-            "mag_mu": self.mag_shift + self.mag_scale * mag[:, :N_BANDS],
-            "mag_logsig": (mag[:, N_BANDS:] + torch.log(self.mag_scale)).clamp(**clamp),
+            "mag_mu": mag_mu,
+            "mag_logsig": logsig.clamp(**clamp),
             "lagn_mu": self.lagn_shift + self.lagn_scale * agn[:, 0],
             "lagn_logsig": (agn[:, 1] + torch.log(self.lagn_scale)).clamp(**clamp),
             "agn_logit": agn[:, 2],
@@ -247,7 +276,8 @@ class SpecIRNet(nn.Module):
         }
 
     def forward(self, flux, ivar, z, norm, r_mag=None):
-        return self.heads(self.encode(flux, ivar), self.conditions(z, norm, r_mag))
+        ref = self.reference_mag(norm, r_mag) if self.config.anchor_total_mag else None
+        return self.heads(self.encode(flux, ivar), self.conditions(z, norm, r_mag), ref)
 
     def set_standardisation(self, **values):
         """Set standardisation buffers (``cond_shift=...``, ``mag_scale=...``, ...)."""
@@ -258,6 +288,7 @@ class SpecIRNet(nn.Module):
     def standardisation(self):
         """The standardisation buffers as plain lists/floats (for the model card)."""
         names = ["flux_clip", "cond_shift", "cond_scale", "mag_shift", "mag_scale"]
+        names += ["mag_logsig_calib"]
         names += ["lagn_shift", "lagn_scale", "qpah_shift", "qpah_scale"]
         return {n: getattr(self, n).tolist() for n in names}
 

@@ -35,6 +35,7 @@ from specir.errors import SpecIRInputError
 from specir.grid import Flags
 from specir.inference import gaussian_outputs, run_network
 from specir.spectra import total_mag_array
+from specir.support import input_statistics, median_snr, outside_support, widen_sigma
 
 if TYPE_CHECKING:
     import astropy.units as u
@@ -97,10 +98,40 @@ def _unit(name):
     return u.dex(u.erg / u.s) if name == "log_lagn" else u.Unit(COLUMNS[name].unit)
 
 
-def _output_table(bundle, out, ok, flags):
+def support_outside(bundle, z, norm, r_mag, valid, snr):
+    """Rows outside ``bundle``'s input support (:mod:`specir.support`); None without one."""
+    if "support" not in bundle.card:
+        return None
+    model = bundle.model
+    ap_mean = float(model.cond_shift[-1]) if model.config.total_mag_input else 0.0
+    stats = input_statistics(z, norm, r_mag, valid, snr, ap_mean=ap_mean)
+    return outside_support(bundle.card["support"]["bounds"], stats)
+
+
+def treated_outputs(bundle, raw, outside=None) -> dict:
+    """:func:`~specir.inference.gaussian_outputs` of raw outputs, with the OOD treatment.
+
+    Adds ``ood`` (latent distance beyond the card's threshold, or ``outside`` the input
+    support); a bundle with a recorded support widens those rows' σ
+    (:func:`specir.support.widen_sigma`). ``predict_ir`` and ``specir evaluate`` use it.
+    """
+    g = gaussian_outputs(raw)
+    ood = bundle.ood_d2(raw["latent"]) > bundle.card["ood"]["threshold_d2"]
+    support = bundle.card.get("support")
+    if support is not None:
+        if outside is not None:
+            ood = ood | outside
+        g["mag_sig"] = widen_sigma(g["mag_sig"], support["prior_sigma_mag"], ood)
+    g["ood"] = ood
+    return g
+
+
+def _output_table(bundle, out, ok, flags, outside=None):
     """The prediction table (:data:`OUTPUT_COLUMNS`) from raw network outputs of rows ``ok``.
 
-    Sets ``OUT_OF_DISTRIBUTION`` in ``flags``; rows not ``ok`` are NaN.
+    Sets ``OUT_OF_DISTRIBUTION`` in ``flags`` (latent distance, or ``outside``: rows ``ok``
+    outside the bundle's input support, :mod:`specir.support`); rows not ``ok`` are NaN. A
+    bundle with a recorded support also widens the σ of every such row.
     """
     from astropy.table import QTable
 
@@ -111,7 +142,8 @@ def _output_table(bundle, out, ok, flags):
         full[ok] = values
         return full
 
-    g = gaussian_outputs(out)
+    g = treated_outputs(bundle, out, outside)
+    flags[np.flatnonzero(ok)[g["ood"]]] |= int(Flags.OUT_OF_DISTRIBUTION)
     mag, mag_err = fill(g["mag_mu"], (N_BANDS,)), fill(g["mag_sig"], (N_BANDS,))
     flux_mjy, flux_err = mag_to_mjy(mag, mag_err)
     heads = bundle.card["heads_trained"]
@@ -123,8 +155,6 @@ def _output_table(bundle, out, ok, flags):
     qpah, qpah_err = g["qpah_mu"], g["qpah_sig"]
     if not heads.get("q_pah", False):
         qpah = qpah_err = np.full(ok.sum(), np.nan)
-    d2 = fill(bundle.ood_d2(out["latent"]))
-    flags[ok & (d2 > bundle.card["ood"]["threshold_d2"])] |= int(Flags.OUT_OF_DISTRIBUTION)
     values = {"flags": flags, "log_lagn": fill(lagn), "log_lagn_err": fill(lagn_err)}
     values.update(q_pah=fill(qpah), q_pah_err=fill(qpah_err))
     for i, b in enumerate(BAND_NAMES):
@@ -196,8 +226,9 @@ def predict_prepared(prepared, *, r_mag=None, model="default", device="auto", ba
     out = run_network(
         bundle.model, (flux[ok], ivar[ok], z[ok], norm[ok], r[ok]), batch_size=batch_size
     )
-
-    table = _output_table(bundle, out, ok, flags)
+    snr = median_snr(flux[ok], ivar[ok])
+    outside = support_outside(bundle, z[ok], norm[ok], r[ok], ivar[ok] > 0, snr)
+    table = _output_table(bundle, out, ok, flags, outside)
     table.meta.update(
         {
             "model": str(bundle.path),

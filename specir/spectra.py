@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike
     from specutils import Spectrum, SpectrumCollection
 from specir.spectrum_input import fail, numbers, read_blocks, resolve_z
+from specir.support import median_snr
 
 __all__ = [
     "DEFAULT_Z_RANGE",
@@ -319,12 +320,11 @@ def _finalise(flux, ivar, z, flags, meta, *, z_range, min_coverage, min_snr):
     flags[coverage < min_coverage] |= Flags.LOW_COVERAGE
     with np.errstate(invalid="ignore"):
         flags[~((z >= z_range[0]) & (z <= z_range[1]))] |= Flags.Z_OUT_OF_RANGE
-        snr = np.where(good, np.abs(flux) * np.sqrt(ivar), np.nan)
     nodata = ~good.any(axis=1)
     flags[nodata] |= Flags.NO_DATA
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: handled below
-        med_snr = np.nanmedian(snr, axis=1)
+        med_snr = median_snr(flux, ivar)
         flags[~(med_snr >= min_snr)] |= Flags.LOW_SNR
         rest = grid_wavelength()[None, :] / (1.0 + np.nan_to_num(z, nan=0.0))[:, None]
         window = good & (rest >= NORM_WINDOW[0]) & (rest <= NORM_WINDOW[1])

@@ -24,7 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from specir import config as _config
+from specir.augment import AugmentConfig
 from specir.bundle import resolve_device, save_bundle
+from specir.calibrate import calibrate_sigma
 from specir.card import build_card, ood_statistics
 from specir.constants import Z_RANGE
 from specir.dataset import ColumnMap, read_catalog_arrays, split_labels, targets_from
@@ -33,6 +35,7 @@ from specir.fitting import SPECTRUM_INPUTS, fit, standardise_from
 from specir.inference import run_network
 from specir.model import ModelConfig, SpecIRNet
 from specir.scoring import metrics_for_split
+from specir.support import measure_support
 
 __all__ = ["SPLITS", "TrainConfig", "load_config", "train"]
 
@@ -77,6 +80,8 @@ class TrainConfig:
     checkpoint_dir: str = _config.path_field("")
     ood_percentile: float = 99.9
     total_mag_dropout: float = 0.3
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    calibrate_sigma: bool = False
     training_data: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -209,6 +214,9 @@ def train(
     )
     if not result["finished"]:
         return None
+    calibration = None
+    if config.calibrate_sigma:
+        calibration = calibrate_sigma(model, data, idx["val"], snr_detect=config.snr_detect)
     ood, metrics, heads = _measure(model, data, idx, config)
     card = build_card(
         model,
@@ -221,6 +229,12 @@ def train(
         heads=heads,
         seconds=time.time() - t0,
     )
+    detected = targets_from(data, snr_detect=config.snr_detect)[0]
+    card["support"] = measure_support(
+        model, {**data, "detected": detected}, idx["train"], config.augment
+    )
+    if calibration is not None:
+        card["calibration"] = calibration
     path = save_bundle(model, card, config.output)
     log.info("wrote bundle %s (best epoch %d)", path, result["best_epoch"])
     return path
