@@ -41,6 +41,7 @@ from specir.baselines import (
 from specir.bundle import load_bundle
 from specir.card import code_commit, write_card_entry
 from specir.dataset import catalog_properties, read_catalog_arrays, split_labels
+from specir.errors import SpecIRInputError
 from specir.robustness import bundle_predictions, stress_metrics
 from specir.scoring import score
 from specir.train import TrainConfig
@@ -163,6 +164,7 @@ def evaluate(
     max_eval_rows: int = 0,
     baseline_epochs: int | None = None,
     write_card: bool = False,
+    card_entry: str = "heldout_evaluation",
     progress: bool = True,
 ) -> dict:
     """Score ``bundle`` and the baselines on ``catalog``; write JSON and PNGs to ``out_dir``.
@@ -182,7 +184,10 @@ def evaluate(
     baseline_epochs : int, optional
         Epochs of the photometry baselines (default: the bundle's).
     write_card : bool
-        Also write the result into the bundle's ``model_card.json`` as ``heldout_evaluation``.
+        Also write the result into the bundle's ``model_card.json`` as ``card_entry``.
+    card_entry : str
+        The card entry (default ``heldout_evaluation``; e.g. ``heldout_lowz`` for a held-out
+        survey of nearby galaxies).
 
     Returns
     -------
@@ -191,6 +196,10 @@ def evaluate(
     """
     from specir.figures import write_figures
 
+    if not str(card_entry).startswith("heldout_"):
+        raise SpecIRInputError(
+            "card_entry", f"is {card_entry!r}", "name it heldout_<something>, e.g. heldout_lowz"
+        )
     b = load_bundle(bundle, device="cpu")
     cfg = _config_of(b, baseline_epochs)
     train_catalog = str(train_catalog or cfg.catalog)
@@ -211,6 +220,7 @@ def evaluate(
         "--max-eval-rows": max_eval_rows,
         "--baseline-epochs": baseline_epochs,
         "--write-card": write_card,
+        "--card-entry": None if card_entry == "heldout_evaluation" else card_entry,
     }
     result = {
         **_provenance(f"specir evaluate {bundle_name(bundle)} {catalog}", options),
@@ -231,6 +241,6 @@ def evaluate(
     (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
     write_figures(out, preds, data_eval, ev, cfg.snr_detect)
     if write_card:
-        write_card_entry(b.path, "heldout_evaluation", result)
+        write_card_entry(b.path, card_entry, result)
         log.info("wrote the held-out metrics into %s", b.path / "model_card.json")
     return result

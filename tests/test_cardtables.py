@@ -48,10 +48,43 @@ def test_acceptance_verdicts_follow_the_numbers(card):
     for band in good["heldout_evaluation"]["methods"]["model"]["bands"].values():
         band.update(chi2_n=1.0, coverage_68=0.68)
     text = heldout_rst(good)
-    assert "χ²_N within 0.9–1.1: met in every band" in text
+    assert "χ²_N within 0.95–1.05: met in every band" in text
     bad = copy.deepcopy(good)
     bad["heldout_evaluation"]["methods"]["model"]["bands"]["w2"]["chi2_n"] = 1.5
-    assert "χ²_N within 0.9–1.1: not met: W2 1.50" in heldout_rst(bad)
+    assert "χ²_N within 0.95–1.05: not met: W2 1.50" in heldout_rst(bad)
+
+
+def test_stress_verdicts_follow_the_numbers(card):
+    bands = ("w1", "w2", "w3", "w4")
+
+    def summary(chi2, bias):
+        return {
+            "chi2_n": dict.fromkeys(bands, chi2),
+            "bias": dict.fromkeys(bands, bias),
+            "nmad": dict.fromkeys(bands, 0.2),
+            "median_sigma": dict.fromkeys(bands, 0.2),
+            "flagged_ood": 0.5,
+        }
+
+    good = copy.deepcopy(card)
+    good["heldout_evaluation"]["stress"] = {
+        "full": summary(1.0, 0.0),
+        "cuts": {"rest_3700_6000": summary(1.2, 0.04)},
+        "scaling": {
+            "shifts": {
+                "+2": {"median_colour_change": dict.fromkeys(bands, 0.1), "flagged_ood": 0.1}
+            }
+        },
+    }
+    text = heldout_rst(good)
+    assert "cut to rest 3700–6000 Å" in text and "not met" not in text.split("Stress")[1]
+    bad = copy.deepcopy(good)
+    bad["heldout_evaluation"]["stress"]["cuts"]["rest_3700_6000"]["bias"]["w4"] = 0.3
+    bad["heldout_evaluation"]["stress"]["scaling"]["shifts"]["+2"]["median_colour_change"]["w1"] = (
+        0.5
+    )
+    stress = heldout_rst(bad).split("Stress")[1]
+    assert stress.count("not met") == 2
 
 
 def test_a_card_without_the_evaluation_is_refused(card):

@@ -25,6 +25,11 @@ def add_arguments(parser):
         help="also write the result into the bundle's model card (heldout_evaluation); "
         "the weights are not touched",
     )
+    parser.add_argument(
+        "--card-entry",
+        default="heldout_evaluation",
+        help="card entry written by --write-card (e.g. heldout_lowz for nearby galaxies)",
+    )
 
 
 def run(args):
@@ -39,6 +44,7 @@ def run(args):
         max_eval_rows=args.max_eval_rows,
         baseline_epochs=args.baseline_epochs,
         write_card=args.write_card,
+        card_entry=args.card_entry,
     )
     log.info("wrote %s/metrics.json and figures", args.out)
     return 0
