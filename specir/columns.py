@@ -39,6 +39,7 @@ from pathlib import Path
 from specir.bands import WISE_BANDS
 
 __all__ = [
+    "AGN_THRESHOLD",
     "COLUMNS",
     "IDENTITY_COLUMNS",
     "PREDICTION_COLUMNS",
@@ -108,6 +109,13 @@ def _colour(a, b):
     )
 
 
+AGN_THRESHOLD = 0.5
+"""``log_lagn`` is reported where ``p_agn >= AGN_THRESHOLD`` and is NaN elsewhere.
+
+The more-likely-than-not decision of the AGN head, a classifier trained with binary cross-entropy
+on ``agn_type_true > 0`` (see :func:`specir.fitting.ir_loss`).
+"""
+
 IDENTITY_COLUMNS = (
     ColumnDef("id", "int64", "", "meta.id;meta.main", "Object identifier"),
     ColumnDef("ra", "float64", "deg", "pos.eq.ra;meta.main", "Right ascension (ICRS)"),
@@ -122,17 +130,25 @@ VAC_COLUMNS = (
     _colour(WISE_BANDS[0], WISE_BANDS[1]),
     _colour(WISE_BANDS[1], WISE_BANDS[2]),
     ColumnDef(
+        "p_agn",
+        "float32",
+        "",
+        "stat.probability;src.class",
+        "Predicted probability that an active galactic nucleus contributes to the spectrum",
+    ),
+    ColumnDef(
         "log_lagn",
         "float32",
         "log(erg/s)",
-        "phys.luminosity;src.agn",
-        "Predicted log10 AGN bolometric luminosity (NaN: no AGN)",
+        "phys.luminosity",
+        "Predicted log10 AGN bolometric luminosity, given an AGN; "
+        f"NaN where p_agn < {AGN_THRESHOLD:g}",
     ),
     ColumnDef(
         "log_lagn_err",
         "float32",
         "dex",
-        "stat.error;phys.luminosity;src.agn",
+        "stat.error;phys.luminosity",
         "1-sigma uncertainty of log_lagn",
     ),
     ColumnDef(

@@ -65,7 +65,7 @@ def demo_queries(url: str, table: str) -> tuple:
         f"WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', {ra0}, {dec0}, 1.0))"
     ).to_table()
     agn = service.search(
-        f"SELECT TOP 10 id, ra, dec, z, w1_w2, w2_w3, log_lagn, log_lagn_err FROM {table} "
+        f"SELECT TOP 10 id, ra, dec, z, w1_w2, w2_w3, p_agn, log_lagn, log_lagn_err FROM {table} "
         "WHERE w1_w2 > 0.8 ORDER BY w1_w2 DESC"
     ).to_table()
     return cone, agn

@@ -6,10 +6,16 @@ Output columns (one row per spectrum, input order):
   so the flux is ``mag_to_mjy(mag)`` (the median of the implied log-normal flux) and its error is
   propagated to first order.
 - ``w1_mag`` … ``w4_mag``, ``w1_mag_err`` … (Vega mag), ``w1_w2``, ``w2_w3`` (Vega colours).
+- ``p_agn``: the model's probability that an AGN contributes to the spectrum (the sigmoid of
+  the network's AGN logit); NaN where the bundle was trained without AGN classes
+  (``heads_trained["agn_class"]`` false in its card, for example a bundle trained on a real
+  catalog), since the untrained head's output means nothing.
 - ``log_lagn``, ``log_lagn_err``: log10 of the AGN bolometric luminosity in erg/s (unit
-  ``dex(erg/s)``), given that an AGN is present. NaN where the model's AGN probability is below
-  0.5 (the simulation's convention for "no AGN") or where the bundle was trained without AGN
-  truths (for example on a real catalog).
+  ``dex(erg/s)``), *given* that an AGN is present. Reported only where
+  ``p_agn >= AGN_THRESHOLD`` (:data:`specir.columns.AGN_THRESHOLD`), NaN elsewhere: a low
+  ``p_agn`` means the spectrum shows no sign of an AGN, and its luminosity would be
+  unconstrained. Also NaN where ``p_agn`` is, or where the bundle was trained without AGN
+  luminosities.
 - ``q_pah``, ``q_pah_err``: PAH mass fraction in percent; NaN when the bundle was trained without
   q_PAH truths.
 - ``flags``: the :class:`~specir.grid.Flags` bits of the prepared spectrum plus
@@ -30,7 +36,7 @@ import numpy as np
 
 from specir.bands import BAND_NAMES, N_BANDS, mag_to_mjy
 from specir.bundle import load_bundle, resolve_device
-from specir.columns import COLUMNS, PREDICTION_COLUMNS
+from specir.columns import AGN_THRESHOLD, COLUMNS, PREDICTION_COLUMNS
 from specir.errors import SpecIRInputError
 from specir.grid import Flags
 from specir.inference import gaussian_outputs, run_network
@@ -51,7 +57,6 @@ log = logging.getLogger(__name__)
 
 OUTPUT_COLUMNS = PREDICTION_COLUMNS
 """Names of the prediction table's columns, in order (those of :mod:`specir.columns`)."""
-AGN_THRESHOLD = 0.5
 
 
 def check_options(*, model="default", device="auto", batch_size=None):
@@ -146,16 +151,18 @@ def _output_table(bundle, out, ok, flags, outside=None):
     flags[np.flatnonzero(ok)[g["ood"]]] |= int(Flags.OUT_OF_DISTRIBUTION)
     mag, mag_err = fill(g["mag_mu"], (N_BANDS,)), fill(g["mag_sig"], (N_BANDS,))
     flux_mjy, flux_err = mag_to_mjy(mag, mag_err)
-    heads = bundle.card["heads_trained"]
-    is_agn = g["p_agn"] >= AGN_THRESHOLD
+    heads, nan = bundle.card["heads_trained"], np.full(ok.sum(), np.nan)
+    p_agn = g["p_agn"] if heads.get("agn_class", False) else nan
+    is_agn = p_agn >= AGN_THRESHOLD  # False where p_agn is NaN
     lagn = np.where(is_agn, g["lagn_mu"], np.nan)
     lagn_err = np.where(is_agn, g["lagn_sig"], np.nan)
     if not heads.get("log_lagn", False):
-        lagn = lagn_err = np.full(ok.sum(), np.nan)
+        lagn = lagn_err = nan
     qpah, qpah_err = g["qpah_mu"], g["qpah_sig"]
     if not heads.get("q_pah", False):
-        qpah = qpah_err = np.full(ok.sum(), np.nan)
-    values = {"flags": flags, "log_lagn": fill(lagn), "log_lagn_err": fill(lagn_err)}
+        qpah = qpah_err = nan
+    values = {"flags": flags, "p_agn": fill(p_agn), "log_lagn": fill(lagn)}
+    values["log_lagn_err"] = fill(lagn_err)
     values.update(q_pah=fill(qpah), q_pah_err=fill(qpah_err))
     for i, b in enumerate(BAND_NAMES):
         values.update({f"{b}_flux": flux_mjy[:, i], f"{b}_flux_err": flux_err[:, i]})

@@ -17,6 +17,7 @@ normalised residuals with :func:`chi_stats`.
 import numpy as np
 
 from specir.bands import BAND_NAMES, mjy_to_mag
+from specir.columns import AGN_THRESHOLD
 from specir.dataset import targets_from
 from specir.fitting import SPECTRUM_INPUTS
 from specir.inference import gaussian_outputs, run_network
@@ -147,7 +148,7 @@ def score(pred: dict, data: dict, idx: np.ndarray, *, snr_detect: float = 2.0) -
         known = np.isfinite(data["agn_type_true"][idx])
         if known.any() and "p_agn" in pred:
             out["agn_presence_accuracy"] = float(
-                np.mean((pred["p_agn"][known] >= 0.5) == agn[known])
+                np.mean((pred["p_agn"][known] >= AGN_THRESHOLD) == agn[known])
             )
     if "qpah_mu" in pred:
         out["q_pah"] = gauss_stats(pred["qpah_mu"], pred["qpah_sig"], data["q_pah_true"][idx])

@@ -19,3 +19,22 @@ def test_one_list_of_predicted_columns():
     names = [c.name for c in VAC_COLUMNS]
     assert names == [c.name for c in IDENTITY_COLUMNS] + list(PREDICTION_COLUMNS)
     assert len(set(names)) == len(names) and PREDICTION_COLUMNS[-1] == "flags"
+
+
+def test_every_ucd_is_made_of_ucd1plus_words():
+    """Each UCD parses against the IVOA UCD1+ word list (astropy's copy), in a legal order."""
+    from astropy.io.votable.ucd import check_ucd
+
+    bad = [(c.name, c.ucd) for c in VAC_COLUMNS if not check_ucd(c.ucd, True, has_colon=False)]
+    assert bad == []
+
+
+def test_p_agn_is_a_probability_column_next_to_log_lagn():
+    from specir.columns import AGN_THRESHOLD
+
+    names = list(PREDICTION_COLUMNS)
+    assert names.index("p_agn") + 1 == names.index("log_lagn")
+    p = COLUMNS["p_agn"]
+    assert (p.dtype, p.unit, p.ucd.split(";")[0]) == ("float32", "", "stat.probability")
+    # the luminosity's description says when it is NaN, with the threshold predict_ir uses
+    assert f"p_agn < {AGN_THRESHOLD:g}" in COLUMNS["log_lagn"].description

@@ -33,6 +33,13 @@ def test_demo_end_to_end(tmp_path):
     agn = out["agn"]
     assert len(agn) <= 10 and np.all(np.asarray(agn["w1_w2"]) > 0.8)
     assert np.all(np.diff(np.asarray(agn["w1_w2"])) <= 0)
+    # the shipped model's AGN probability, and L_AGN only where it reaches the threshold
+    from specir.columns import AGN_THRESHOLD
+
+    p = np.ma.filled(np.ma.asarray(agn["p_agn"], float), np.nan)
+    lagn = np.ma.filled(np.ma.asarray(agn["log_lagn"], float), np.nan)
+    assert np.all((p >= 0) & (p <= 1))
+    np.testing.assert_array_equal(np.isnan(lagn), p < AGN_THRESHOLD)
     # a second run reuses the survey and the catalog job's result is the same
     again = run_demo(n=150, seed=3, recipe=recipe, workers=1, port=0, serve=False)
     assert set(np.asarray(again["cone"]["id"])) == inside

@@ -52,6 +52,66 @@ def test_columns_units_and_flags(prepared, trained_bundle):
     assert np.array_equal(np.isnan(ll), np.isnan(le))
 
 
+@pytest.fixture(scope="module")
+def split_agn_bundle(prepared, trained_bundle):
+    """The test bundle with its AGN logit shifted so that about half of the fixture rows come out
+    above AGN_THRESHOLD (a few epochs leave them all on one side). Returns (bundle, logits)."""
+    import copy
+    import dataclasses
+
+    import torch
+
+    from specir.bundle import load_bundle
+    from specir.inference import run_network
+
+    bundle = load_bundle(trained_bundle, device="cpu")
+    net = copy.deepcopy(bundle.model)
+    keep = np.arange(len(prepared.z)) != 3  # row 3 is NO_DATA
+
+    def logits():
+        arrays = (prepared.flux, prepared.ivar, prepared.z, prepared.norm, np.full(10, np.nan))
+        inputs = tuple(np.asarray(a)[keep] for a in arrays)
+        return run_network(net, inputs, batch_size=64, keys=("agn_logit",))["agn_logit"]
+
+    last = [m for m in net.head_agn.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():
+        last.bias[2] -= float(np.median(logits()))  # the AGN logit is output 2 of head_agn
+    return dataclasses.replace(bundle, model=net), logits()
+
+
+def test_p_agn_and_when_log_lagn_is_reported(prepared, split_agn_bundle):
+    """p_agn is the sigmoid of the AGN logit on every predicted row (NaN on the empty one),
+    and log L_AGN is reported exactly where p_agn reaches AGN_THRESHOLD."""
+    from specir.predict import AGN_THRESHOLD
+
+    bundle, logit = split_agn_bundle
+    t = predict_prepared(prepared, model=bundle)
+    p = t["p_agn"].value
+    assert t["p_agn"].unit == u.dimensionless_unscaled and np.isnan(p[3])
+    predicted = np.arange(len(t)) != 3
+    assert np.isfinite(p[predicted]).all() and ((p >= 0) & (p <= 1))[predicted].all()
+    np.testing.assert_allclose(p[predicted], 1 / (1 + np.exp(-logit)), rtol=1e-5)
+    agn = p >= AGN_THRESHOLD
+    assert 0 < agn.sum() < predicted.sum()  # both cases occur
+    ll, le = t["log_lagn"].value, t["log_lagn_err"].value
+    np.testing.assert_array_equal(np.isnan(ll), ~agn)
+    np.testing.assert_array_equal(np.isnan(le), ~agn)
+
+
+def test_p_agn_is_nan_when_the_bundle_never_learnt_agn_classes(prepared, trained_bundle):
+    """A bundle whose card says the AGN head was not trained reports neither p_agn nor L_AGN."""
+    import dataclasses
+
+    from specir.bundle import load_bundle
+
+    bundle = load_bundle(trained_bundle, device="cpu")
+    heads = {**bundle.card["heads_trained"], "agn_class": False}
+    untrained = dataclasses.replace(bundle, card={**bundle.card, "heads_trained": heads})
+    t = predict_prepared(prepared, model=untrained)
+    assert np.isnan(t["p_agn"].value).all() and np.isnan(t["log_lagn"].value).all()
+    assert np.isfinite(t["w1_mag"].value[[0, 1, 2]]).all()
+
+
 def test_batch_size_does_not_change_results(prepared, trained_bundle):
     ref = predict_prepared(prepared, model=trained_bundle, batch_size=1024)
     for bs in (1, 3):
@@ -93,6 +153,7 @@ def test_writers(prepared, trained_bundle, tmp_path, ext):
     assert set(OUTPUT_COLUMNS) <= set(back.colnames)
     np.testing.assert_allclose(back["w3_mag"], t["w3_mag"].value, equal_nan=True)
     np.testing.assert_allclose(back["log_lagn"], t["log_lagn"].value, equal_nan=True)
+    np.testing.assert_allclose(back["p_agn"], t["p_agn"].value, equal_nan=True)
 
 
 def test_unknown_extension_is_refused(prepared, trained_bundle, tmp_path):

@@ -27,8 +27,9 @@
     <column name="w4_mag_err" type="real" unit="mag" ucd="stat.error;phot.mag;em.IR.15-30um" tablehead="w4_mag_err" description="1-sigma uncertainty of the predicted WISE W4 (22 um) Vega magnitude" required="false" verbLevel="10"/>
     <column name="w1_w2" type="real" unit="mag" ucd="phot.color;em.IR.3-4um;em.IR.4-8um" tablehead="w1_w2" description="Predicted W1-W2 colour" required="false" verbLevel="10"/>
     <column name="w2_w3" type="real" unit="mag" ucd="phot.color;em.IR.4-8um;em.IR.8-15um" tablehead="w2_w3" description="Predicted W2-W3 colour" required="false" verbLevel="10"/>
-    <column name="log_lagn" type="real" unit="log(erg/s)" ucd="phys.luminosity;src.agn" tablehead="log_lagn" description="Predicted log10 AGN bolometric luminosity (NaN: no AGN)" required="false" verbLevel="10"/>
-    <column name="log_lagn_err" type="real" unit="dex" ucd="stat.error;phys.luminosity;src.agn" tablehead="log_lagn_err" description="1-sigma uncertainty of log_lagn" required="false" verbLevel="10"/>
+    <column name="p_agn" type="real" unit="" ucd="stat.probability;src.class" tablehead="p_agn" description="Predicted probability that an active galactic nucleus contributes to the spectrum" required="false" verbLevel="10"/>
+    <column name="log_lagn" type="real" unit="log(erg/s)" ucd="phys.luminosity" tablehead="log_lagn" description="Predicted log10 AGN bolometric luminosity, given an AGN; NaN where p_agn &lt; 0.5" required="false" verbLevel="10"/>
+    <column name="log_lagn_err" type="real" unit="dex" ucd="stat.error;phys.luminosity" tablehead="log_lagn_err" description="1-sigma uncertainty of log_lagn" required="false" verbLevel="10"/>
     <column name="q_pah" type="real" unit="%" ucd="phys.abund;phys.composition" tablehead="q_pah" description="Predicted PAH mass fraction q_PAH of the dust" required="false" verbLevel="10"/>
     <column name="q_pah_err" type="real" unit="%" ucd="stat.error;phys.abund" tablehead="q_pah_err" description="1-sigma uncertainty of q_pah" required="false" verbLevel="10"/>
     <column name="flags" type="bigint" unit="" ucd="meta.code.qual" tablehead="flags" description="Quality bits (specir.Flags); 0 means clean" required="false" verbLevel="10"/>

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from specir.bands import BAND_NAMES, N_BANDS, mjy_to_mag
-from specir.columns import VAC_COLUMNS, write_column_metadata
+from specir.columns import AGN_THRESHOLD, VAC_COLUMNS, write_column_metadata
 from specir.constants import Z_RANGE
 
 __all__ = ["ServerProcess", "synthetic_vac", "write_synthetic_catalog"]
@@ -49,7 +49,9 @@ def synthetic_vac(n, *, seed=0):
         cols[f"{b}_mag_err"] = mag_err[:, i].astype(np.float32)
     cols["w1_w2"] = (mag[:, 0] - mag[:, 1]).astype(np.float32)
     cols["w2_w3"] = (mag[:, 1] - mag[:, 2]).astype(np.float32)
-    agn = rng.random(n) < 0.3
+    # log_lagn only where p_agn reaches the threshold, as predict_ir reports it
+    cols["p_agn"] = rng.beta(0.5, 0.8, n).astype(np.float32)
+    agn = cols["p_agn"] >= AGN_THRESHOLD
     cols["log_lagn"] = np.where(agn, rng.normal(44.0, 0.8, n), np.nan).astype(np.float32)
     cols["log_lagn_err"] = np.where(agn, rng.uniform(0.1, 0.5, n), np.nan).astype(np.float32)
     cols["q_pah"] = rng.uniform(0.5, 4.6, n).astype(np.float32)

@@ -39,7 +39,7 @@ def test_vac_rows_and_values_equal_predict(vac, fixture_catalog, trained_bundle)
     )
     r_mag = src["modelmag_r"].to_numpy(np.float64)
     want = predict_prepared(prep, r_mag=r_mag, model=_bundle_path(trained_bundle), device="cpu")
-    for col in ("w1_flux", "w4_mag_err", "q_pah", "log_lagn"):
+    for col in ("w1_flux", "w4_mag_err", "q_pah", "p_agn", "log_lagn"):
         np.testing.assert_allclose(
             got[col].to_numpy(), np.asarray(want[col].value, np.float32), rtol=1e-5, equal_nan=True
         )
@@ -125,12 +125,15 @@ def test_column_metadata_and_provenance(vac, trained_bundle):
     import pyarrow.parquet as pq
 
     from specir.bundle import load_bundle
-    from specir.columns import column_metadata
+    from specir.columns import COLUMNS, column_metadata
 
     path, _ = vac
     schema = pq.read_schema(path / "dataset" / "_common_metadata")
     assert column_metadata(schema.field("w1_flux"))["unit"] == "mJy"
     assert column_metadata(schema.field("ra"))["ucd"].startswith("pos.eq.ra")
+    p_agn = column_metadata(schema.field("p_agn"))
+    assert p_agn == {k: getattr(COLUMNS["p_agn"], k) for k in ("unit", "ucd", "description")}
+    assert schema.field("p_agn").type == "float"  # float32, as defined
     props = (path / "hats.properties").read_text()
     sha = load_bundle(_bundle_path(trained_bundle), device="cpu").card["sha256"]
     assert f"specir_model_sha256={sha}" in props and "specir_input_catalog=" in props

@@ -177,6 +177,22 @@ def test_vosi_documents_and_tap_schema(client, server, truth):
         )[2]
     )
     assert list(t["unit"]) == ["mag"] and t["ucd"][0].startswith("stat.error;phot.mag")
+    # p_agn, in both VOSI tables and TAP_SCHEMA, with its UCD and description
+    from specir.columns import COLUMNS
+
+    p_agn = COLUMNS["p_agn"]
+    col = next(c for c in vac.iter("column") if c.findtext("name") == "p_agn")
+    assert (col.findtext("ucd"), col.findtext("description")) == (p_agn.ucd, p_agn.description)
+    t = client.table(
+        client.sync(
+            "SELECT column_name, ucd, description FROM TAP_SCHEMA.columns "
+            "WHERE table_name = 'specir.vac' ORDER BY column_index"
+        )[2]
+    )
+    names = list(t["column_name"])
+    assert names.index("p_agn") + 1 == names.index("log_lagn")
+    row = t[names.index("p_agn")]
+    assert (row["ucd"], row["description"]) == (p_agn.ucd, p_agn.description)
 
 
 def test_availability_says_false_while_every_slot_is_taken(client, server):
