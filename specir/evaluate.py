@@ -154,6 +154,18 @@ def _all_predictions(b, data_eval, ev, data_train, tr, va, cfg, progress):
     return preds
 
 
+def _options(out_dir, train_catalog, max_train_rows, max_eval_rows, baseline_epochs, write_card):
+    """The command-line options of a run, for its provenance."""
+    return {
+        "--out": out_dir,
+        "--train-catalog": train_catalog,
+        "--max-train-rows": max_train_rows,
+        "--max-eval-rows": max_eval_rows,
+        "--baseline-epochs": baseline_epochs,
+        "--write-card": write_card,
+    }
+
+
 def evaluate(
     bundle,
     catalog,
@@ -213,15 +225,10 @@ def evaluate(
     )
     preds = _all_predictions(b, data_eval, ev, data_train, tr, va, cfg, progress)
     methods = {k: score(p, data_eval, ev, snr_detect=cfg.snr_detect) for k, p in preds.items()}
-    options = {
-        "--out": out_dir,
-        "--train-catalog": train_catalog,
-        "--max-train-rows": max_train_rows,
-        "--max-eval-rows": max_eval_rows,
-        "--baseline-epochs": baseline_epochs,
-        "--write-card": write_card,
-        "--card-entry": None if card_entry == "heldout_evaluation" else card_entry,
-    }
+    options = _options(
+        out_dir, train_catalog, max_train_rows, max_eval_rows, baseline_epochs, write_card
+    )
+    options["--card-entry"] = None if card_entry == "heldout_evaluation" else card_entry
     result = {
         **_provenance(f"specir evaluate {bundle_name(bundle)} {catalog}", options),
         "bundle": str(b.path),
