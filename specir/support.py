@@ -18,8 +18,9 @@ a bundle therefore records the range its training set covered in five input quan
 ``snr``
     the median per-pixel S/N of the spectrum (lower bound only).
 
-The bounds are the ``percentiles`` of the training split, widened for ``coverage`` and ``snr``
-to what the training augmentation (:mod:`specir.augment`) produced. :func:`outside_support`
+The bounds are the ``percentiles`` of the training split (for ``z`` its full range, a design
+choice of the survey), widened for ``coverage`` and ``snr`` to what the training augmentation
+(:mod:`specir.augment`) produced. :func:`outside_support`
 says which rows leave them; ``predict_ir`` flags those rows ``OUT_OF_DISTRIBUTION`` and
 widens their σ by :func:`widen_sigma`: σ² + σ_prior², with σ_prior the training set's spread
 of each band's colour W − r_ref, i.e. the error bar of a prediction that knows nothing beyond
@@ -112,7 +113,9 @@ def support_from(stats: dict, *, percentiles=(0.1, 99.9), narrowest=None, noise_
     out = {}
     for name, x in stats.items():
         x = x[np.isfinite(x)]
-        out[name] = [float(np.percentile(x, lo_p)), float(np.percentile(x, hi_p))]
+        # the redshift range is a design choice of the survey: all of it counts as support
+        lo, hi = (0.0, 100.0) if name == "z" else (lo_p, hi_p)
+        out[name] = [float(np.percentile(x, lo)), float(np.percentile(x, hi))]
     for name in LOWER_ONLY:
         out[name][1] = None  # no upper bound (JSON has no infinity)
     if narrowest is not None:
