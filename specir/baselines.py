@@ -81,7 +81,8 @@ def _photometry_net(config):
 
         def forward(self, phot, z, norm, r_mag=None):
             latent = self.encoder_mlp((phot - self.phot_shift) / self.phot_scale)
-            return self.heads(latent, self.conditions(z, norm, r_mag))
+            ref = self.reference_mag(norm, r_mag) if self.config.anchor_total_mag else None
+            return self.heads(latent, self.conditions(z, norm, r_mag), ref)
 
     return PhotometryNet(config)
 

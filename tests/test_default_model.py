@@ -60,3 +60,55 @@ def test_predictions_track_the_simulated_truth(default):
     # with the total magnitude withheld the errors widen to cover the aperture loss
     blind = predict_prepared(prep, model=default)
     assert np.median(blind["w1_mag_err"].value) > 1.5 * np.median(t["w1_mag_err"].value)
+    # spectra cut to rest 3700-6000 A: the light that is missing widens the errors
+    from specir.grid import grid_wavelength
+
+    z = df["z"].to_numpy()
+    rest = grid_wavelength()[None, :] / (1 + z[:, None])
+    ivar = np.where((rest >= 3700) & (rest <= 6000), np.stack(df["ivar"]), 0.0)
+    cut = prepare_grid_arrays(np.stack(df["flux"]), ivar, z, mask=np.stack(df["mask"]))
+    short = predict_prepared(cut, r_mag=df["modelmag_r"].to_numpy(), model=default)
+    for b in ("w1", "w3"):
+        assert np.median(short[f"{b}_mag_err"].value) > np.median(t[f"{b}_mag_err"].value)
+
+
+def test_card_describes_model_v2(default):
+    card = default.card
+    assert card["architecture"]["anchor_total_mag"] is True
+    assert card["config"]["augment"]["probability"] > 0
+    assert card["z_range"][0] < 0.005  # trained down to z = 0.002
+    assert set(card["support"]["bounds"]) == {"z", "abs_mag", "log_norm", "coverage", "snr"}
+    factors = card["calibration"]["mag_sigma_factor"]
+    np.testing.assert_allclose(
+        np.log(list(factors.values())), default.model.mag_logsig_calib.numpy(), rtol=1e-5
+    )
+
+
+def _scaled(spec, factor):
+    """The spectrum with flux × factor (inverse variance ÷ factor²), as a fainter galaxy."""
+    from astropy.nddata import InverseVariance
+
+    return type(spec)(
+        spectral_axis=spec.spectral_axis,
+        flux=spec.flux * factor,
+        uncertainty=InverseVariance(spec.uncertainty.array / factor**2),
+        mask=spec.mask,
+        meta=spec.meta,
+    )
+
+
+def test_real_spectra_scale_with_brightness(default, sdss_files):
+    """The same real spectrum made 1 mag fainter: every band exactly 1 mag fainter."""
+    spectra = [specir.read_sdss(f) for f in sdss_files]
+    base = specir.predict_ir(spectra, model=default)
+    fainter = specir.predict_ir([_scaled(s, 10**-0.4) for s in spectra], model=default)
+    flags = np.asarray(fainter["flags"])
+    for b in ("w1", "w2", "w3", "w4"):
+        shift = fainter[f"{b}_mag"].value - base[f"{b}_mag"].value
+        np.testing.assert_allclose(shift, 1.0, atol=1e-3)
+        same = (flags & Flags.OUT_OF_DISTRIBUTION) == (
+            np.asarray(base["flags"]) & Flags.OUT_OF_DISTRIBUTION
+        )
+        np.testing.assert_allclose(
+            fainter[f"{b}_mag_err"].value[same], base[f"{b}_mag_err"].value[same], rtol=1e-4
+        )

@@ -88,11 +88,20 @@ def _direct(model, prep, r_mag):
     return {k: v.double().numpy() for k, v in out.items()}
 
 
-def _compare(table, direct, rows):
+def _compare(table, direct, rows, card=None):
+    """The table is the forward pass; rows flagged OUT_OF_DISTRIBUTION by a bundle with an
+    input support have σ widened to sqrt(σ² + σ_prior²) (specir.support)."""
+    from specir.grid import Flags
+
     mag = np.stack([table[f"w{i}_mag"].value for i in range(1, 5)], 1)[rows]
     err = np.stack([table[f"w{i}_mag_err"].value for i in range(1, 5)], 1)[rows]
     np.testing.assert_allclose(mag, direct["mag_mu"][rows], rtol=0, atol=1e-6)
-    np.testing.assert_allclose(err, np.exp(direct["mag_logsig"][rows]), rtol=1e-6, atol=1e-7)
+    sig = np.exp(direct["mag_logsig"][rows])
+    if card is not None and "support" in card:
+        ood = (np.asarray(table["flags"])[rows] & Flags.OUT_OF_DISTRIBUTION) != 0
+        prior = np.asarray(card["support"]["prior_sigma_mag"])
+        sig = np.where(ood[:, None], np.sqrt(sig**2 + prior**2), sig)
+    np.testing.assert_allclose(err, sig, rtol=1e-6, atol=1e-7)
     flux = np.stack([table[f"w{i}_flux"].value for i in range(1, 5)], 1)[rows]
     np.testing.assert_allclose(flux, mag_to_mjy(direct["mag_mu"][rows]), rtol=1e-6)
     np.testing.assert_allclose(table["q_pah"].value[rows], direct["qpah_mu"][rows], atol=1e-6)
@@ -107,7 +116,7 @@ def test_predict_ir_is_the_networks_forward_pass_on_real_spectra(sdss_files):
     table = specir.predict_ir(spectra, r_mag=17.0, model=bundle)
     prep = prepare_spectra(spectra, z_range=bundle.z_range)
     direct = _direct(bundle.model, prep, np.full(len(spectra), 17.0))
-    _compare(table, direct, np.arange(len(spectra)))
+    _compare(table, direct, np.arange(len(spectra)), bundle.card)
 
 
 def test_predict_prepared_is_the_networks_forward_pass_on_catalog_arrays(fixture_arrays):
@@ -125,4 +134,4 @@ def test_predict_prepared_is_the_networks_forward_pass_on_catalog_arrays(fixture
         flags=d["flags"],
     )
     table = predict_prepared(prep, r_mag=d["r_mag"], model=bundle, batch_size=7)
-    _compare(table, _direct(bundle.model, prep, d["r_mag"]), np.arange(40))
+    _compare(table, _direct(bundle.model, prep, d["r_mag"]), np.arange(40), bundle.card)

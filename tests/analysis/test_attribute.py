@@ -37,11 +37,6 @@ def test_smooth_baseline_keeps_the_continuum_and_drops_a_line():
     assert base[0, 100] == pytest.approx(1.0, abs=0.01)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured 2026-11-26: 18 of 20 spectra (90 %) within 1 % at up to 256 steps; the "
-    "acceptance asks for 95 % (see docs/drives.rst)",
-)
 def test_completeness_of_the_shipped_model(small_survey):
     """Attributions of the shipped bundle sum to f(x) - f(baseline) within 1 % for >= 95 %
     of spectra (the acceptance criterion; 20 spectra allow one miss)."""
