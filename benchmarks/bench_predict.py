@@ -16,7 +16,6 @@ import os
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -41,9 +40,11 @@ def matmul_peak(device, n=2048, repeats=10):
 
 
 def fake_prepared(n, seed=0):
+    from specir.spectra import PreparedSpectra
+
     rng = np.random.default_rng(seed)
     flux = (1 + 0.2 * rng.standard_normal((n, 3921))).astype(np.float32)
-    return SimpleNamespace(
+    return PreparedSpectra(
         flux=flux,
         ivar=np.full_like(flux, 25.0),
         z=rng.uniform(0.02, 0.3, n),
