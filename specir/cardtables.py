@@ -163,7 +163,7 @@ def _stress_line(name, summary):
         f"{_per_band([summary['nmad'][b] for b in BAND_NAMES])}; median σ "
         f"{_per_band([summary['median_sigma'][b] for b in BAND_NAMES])}; flagged "
         f"OUT_OF_DISTRIBUTION {100 * summary['flagged_ood']:.0f}% — "
-        f"{'met' if ok else 'not met'} (χ²_N ≤ {lim}, |bias| ≤ {blim})."
+        f"{'met' if ok else 'not met'} (χ²_N ≤ {lim}, absolute bias ≤ {blim} mag)."
     )
 
 
@@ -184,7 +184,8 @@ def stress_rst(card: dict) -> list:
         ok = all(abs(c) <= lim * abs(float(delta)) for c in change)
         lines.append(
             f"* spectrum and r made {delta} mag fainter: median Δ(W − r) "
-            f"{_per_band(change, '+.3f')} mag ({'met' if ok else 'not met'}: ≤ {lim} |Δ|); "
+            f"{_per_band(change, '+.3f')} mag ({'met' if ok else 'not met'}: at most "
+            f"{lim} × abs(Δ)); "
             f"flagged OUT_OF_DISTRIBUTION {100 * row['flagged_ood']:.0f}%."
         )
     low = card.get("heldout_lowz")
