@@ -95,7 +95,9 @@ def _compare(table, direct, rows, card=None):
 
     mag = np.stack([table[f"w{i}_mag"].value for i in range(1, 5)], 1)[rows]
     err = np.stack([table[f"w{i}_mag_err"].value for i in range(1, 5)], 1)[rows]
-    np.testing.assert_allclose(mag, direct["mag_mu"][rows], rtol=0, atol=1e-6)
+    # 4e-6 mag: two float32 ulps at 16 mag (an anchored model adds r_ref to the colour in
+    # float32, and batches of another size may round the last bit differently)
+    np.testing.assert_allclose(mag, direct["mag_mu"][rows], rtol=0, atol=4e-6)
     sig = np.exp(direct["mag_logsig"][rows])
     if card is not None and "support" in card:
         ood = (np.asarray(table["flags"])[rows] & Flags.OUT_OF_DISTRIBUTION) != 0

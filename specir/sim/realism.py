@@ -13,7 +13,7 @@ Examples
 --------
 >>> report = realism_report(demo_frame())
 >>> sorted(report.rows[0])
-['group', 'literature', 'n', 'passed', 'relation', 'simulation', 'tolerance']
+['group', 'informative', 'literature', 'n', 'passed', 'relation', 'simulation', 'tolerance']
 """
 
 from dataclasses import dataclass, field
