@@ -87,6 +87,8 @@ class TrainConfig:
     def __post_init__(self):
         object.__setattr__(self, "split_fractions", tuple(float(f) for f in self.split_fractions))
         object.__setattr__(self, "z_range", tuple(float(v) for v in self.z_range))
+        if isinstance(self.augment, dict):  # built by hand rather than by the TOML loader
+            object.__setattr__(self, "augment", AugmentConfig(**self.augment))
         for name in ("epochs", "batch_size", "lr", "patience"):
             if not getattr(self, name) > 0:
                 raise SpecIRInputError(

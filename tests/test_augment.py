@@ -84,3 +84,12 @@ def test_cut_rest_frame_keeps_the_normalisation_window():
     window = valid & (rest >= NORM_WINDOW[0]) & (rest <= NORM_WINDOW[1])
     med = np.array([np.median(flux[i][window[i]]) for i in range(4)])
     np.testing.assert_allclose(med, 1.0, rtol=1e-5)  # renormalised on the same window
+
+
+def test_train_config_validates_augment_given_as_a_dict():
+    from specir.train import TrainConfig
+
+    cfg = TrainConfig(catalog="c", output="o", augment={"probability": 0.5})
+    assert isinstance(cfg.augment, AugmentConfig) and cfg.augment.probability == 0.5
+    with pytest.raises(SpecIRInputError, match=r"augment\.probability"):
+        TrainConfig(catalog="c", output="o", augment={"probability": float("nan")})
