@@ -28,6 +28,7 @@ __all__ = [
     "grid_description",
     "mahalanobis_d2",
     "ood_statistics",
+    "train_hardware",
     "write_card_entry",
 ]
 
@@ -212,6 +213,39 @@ def build_card(
         "flops_per_spectrum": flops_per_spectrum(model),
         "n_parameters": sum(p.numel() for p in model.parameters()),
         "train_seconds": round(seconds, 1),
+        "train_hardware": train_hardware(next(model.parameters()).device),
+    }
+
+
+def train_hardware(device) -> dict:
+    """What a training run ran on: CPU model and cores, torch threads, the device and its GPU.
+
+    Examples
+    --------
+    >>> hw = train_hardware("cpu")
+    >>> hw["device"], hw["cores"] > 0, hw["gpu"]
+    ('cpu', True, None)
+    """
+    import platform
+
+    import torch
+
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(
+                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu
+            )
+    except OSError:
+        pass
+    device = torch.device(device)
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
+    return {
+        "device": str(device),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "gpu": gpu,
     }
 
 

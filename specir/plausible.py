@@ -33,6 +33,7 @@ __all__ = [
     "MAX_ROUGHNESS",
     "NEGATIVE_SIGMA",
     "REASONS",
+    "axes_reversed",
     "axis_reversed",
     "check_grid",
 ]
@@ -118,41 +119,102 @@ def _luminosity(norm, z):
 
 
 def _dip(wave, ivar, centre):
-    """Inverse variance at ``centre`` relative to its ±50 Å surroundings (NaN if not covered)."""
+    """Per row, inverse variance at ``centre`` relative to its ±50 Å surroundings (NaN where
+    the line is not covered or the surroundings have no weight)."""
+    n = ivar.shape[0]
     if not (wave[0] + 50 < centre < wave[-1] - 50):
-        return np.nan
+        return np.full(n, np.nan)
     core = np.abs(wave - centre) <= 3.0
-    ref = np.median(ivar[np.abs(wave - centre) <= 50.0])
-    return float(ivar[core].min() / ref) if ref > 0 and core.any() else np.nan
+    if not core.any():
+        return np.full(n, np.nan)
+    ref = np.median(ivar[:, np.abs(wave - centre) <= 50.0], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ref > 0, ivar[:, core].min(axis=1) / ref, np.nan)
+
+
+def _row_percentile(x, ok, q):
+    """Per row, numpy's (linear) ``q``-th percentile of the entries where ``ok``; NaN if none."""
+    if x.shape[1] == 0:  # e.g. no pixel redder than 7200 Å at all
+        return np.full(len(x), np.nan)
+    n_ok = ok.sum(axis=1)
+    srt = np.sort(np.where(ok, x, np.inf), axis=1)
+    pos = (q / 100.0) * np.maximum(n_ok - 1, 0)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, np.maximum(n_ok - 1, 0))
+    rows = np.arange(len(x))
+    a, b = srt[rows, lo], srt[rows, hi]
+    with np.errstate(invalid="ignore"):
+        out = a + (pos - lo) * (b - a)
+    return np.where(n_ok > 0, np.where(lo == hi, a, out), np.nan)
 
 
 def _jaggedness(wave, ivar):
-    """log of the red (> 7200 Å) over the blue (< 5500 Å) noise jaggedness; NaN if unknown.
+    """Per row, log of the red (> 7200 Å) over the blue (< 5500 Å) noise jaggedness; NaN if
+    unknown.
 
     Jaggedness is the 90th percentile of |ln ivar - its 15-pixel running median|: night-sky
     lines make it large, smooth trends in the noise (a flux-unit conversion) do not.
     """
     from scipy.ndimage import median_filter
 
+    if not len(ivar):
+        return np.empty(0)
     with np.errstate(divide="ignore", invalid="ignore"):
         ln = np.log(np.where(ivar > 0, ivar, np.nan))
     ok = np.isfinite(ln)
-    if ok.sum() < 2 * _MIN_PAIRS:
-        return np.nan
-    filled = np.where(ok, ln, np.median(ln[ok]))
-    dev = np.abs(filled - median_filter(filled, size=15, mode="nearest"))[ok]
-    w = wave[ok]
-    red, blue = dev[w > 7200.0], dev[w < 5500.0]
-    if red.size < _MIN_PAIRS or blue.size < _MIN_PAIRS:
-        return np.nan
-    r, b = np.percentile(red, 90), np.percentile(blue, 90)
-    if max(r, b) < 0.05 or min(r, b) <= 0:  # no sky structure in the noise: no verdict
-        return np.nan
-    return float(np.log(r / b))
+    fill = _row_percentile(ln, ok, 50.0)
+    filled = np.where(ok, ln, np.nan_to_num(fill)[:, None])
+    # each row's running median, as one 1-d filter over the rows laid end to end with 7-pixel
+    # edge copies between them ("nearest" per row; 4x faster than a 2-d (1, 15) filter)
+    pad = np.concatenate(
+        [np.repeat(filled[:, :1], 7, 1), filled, np.repeat(filled[:, -1:], 7, 1)], 1
+    )
+    running = median_filter(pad.ravel(), size=15, mode="nearest").reshape(pad.shape)[:, 7:-7]
+    dev = np.abs(filled - running)
+    red, blue = wave > 7200.0, wave < 5500.0
+    red_ok, blue_ok = ok & red, ok & blue
+    r = _row_percentile(dev[:, red], red_ok[:, red], 90.0)
+    b = _row_percentile(dev[:, blue], blue_ok[:, blue], 90.0)
+    enough = (
+        (ok.sum(axis=1) >= 2 * _MIN_PAIRS)
+        & (red_ok.sum(axis=1) >= _MIN_PAIRS)
+        & (blue_ok.sum(axis=1) >= _MIN_PAIRS)
+    )
+    structured = (np.maximum(r, b) >= 0.05) & (np.minimum(r, b) > 0)  # sky lines in the noise
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(enough & structured, np.log(r / b), np.nan)
+
+
+def axes_reversed(wave, ivar):
+    """Per spectrum, whether the night sky in the noise says its spectral axis runs backwards.
+
+    Parameters
+    ----------
+    wave : ndarray, shape (m,)
+        Observed vacuum wavelengths in Å, increasing (shared by the spectra).
+    ivar : ndarray, shape (n, m)
+        Inverse variances in the order the spectra give them.
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+        True where the [O I] 5577 Å dip is present only in the mirrored spectrum, or the
+        OH-forest jaggedness sits at the blue end while mirroring puts it at the red end.
+    """
+    wave, ivar = np.asarray(wave, float), np.atleast_2d(np.asarray(ivar, float))
+    mirrored = ivar[:, ::-1]
+    here, there = _dip(wave, ivar, _SKY_OI), _dip(wave, mirrored, _SKY_OI)
+    out = (here > 0.7) & (there < 0.3)
+    rest = np.flatnonzero(~out)  # the night-sky lines decide the others
+    blue_jagged = rest[_jaggedness(wave, ivar[rest]) < -0.15]
+    out[blue_jagged] = _jaggedness(wave, mirrored[blue_jagged]) > 0.3
+    return out
 
 
 def axis_reversed(wave, ivar):
     """Whether the night sky in the noise says the spectral axis runs the wrong way.
+
+    One spectrum's :func:`axes_reversed`.
 
     Parameters
     ----------
@@ -174,9 +236,4 @@ def axis_reversed(wave, ivar):
     >>> axis_reversed(wave, ivar), axis_reversed(wave, ivar[::-1])
     (False, True)
     """
-    wave, ivar = np.asarray(wave, float), np.asarray(ivar, float)
-    mirrored = ivar[::-1]
-    here, there = _dip(wave, ivar, _SKY_OI), _dip(wave, mirrored, _SKY_OI)
-    if here > 0.7 and there < 0.3:
-        return True
-    return bool(_jaggedness(wave, ivar) < -0.15 and _jaggedness(wave, mirrored) > 0.3)
+    return bool(axes_reversed(wave, np.asarray(ivar, float)[None, :])[0])

@@ -5,9 +5,14 @@ range (:data:`CUTS`, as other spectrographs, dichroic gaps or redshift leave the
 total r magnitude given, and measures how the predicted magnitudes move when a spectrum and its
 total magnitude are made Δ mag fainter together (:data:`SHIFTS`): the same kind of galaxy with
 less light should move by Δ in every band, so the median change of W − r is reported, with the
-fraction of rows flagged out of distribution. Predictions go through the same out-of-distribution
-treatment as ``predict_ir`` (:func:`specir.predict.treated_outputs`). ``specir evaluate``
-writes the result as ``stress`` next to the held-out metrics.
+fraction of rows flagged out of distribution. For each cut it also reports ``median_shift``, the
+median change of the predicted magnitudes from the full to the cut spectrum over *all* rows: the
+median bias is taken over WISE detections, a set selected on the outcome, so a model that rightly
+regresses towards the population when light is missing shows a bias there that ``median_shift``,
+free of that selection, separates from a drift of the predictions themselves. Predictions go
+through the same out-of-distribution treatment as ``predict_ir``
+(:func:`specir.predict.treated_outputs`). ``specir evaluate`` writes the result as ``stress``
+next to the held-out metrics.
 """
 
 import numpy as np
@@ -71,6 +76,8 @@ def stress_metrics(bundle, data: dict, idx: np.ndarray, *, snr_detect: float = 2
         )
         pred = bundle_predictions(bundle, data, idx, flux=flux, valid=valid, norm=norm)
         summary = _summary(score(pred, data, idx, snr_detect=snr_detect), pred)
+        shift = np.nanmedian(pred["mag_mu"] - full["mag_mu"], axis=0)
+        summary["median_shift"] = dict(zip(BAND_NAMES, shift.tolist(), strict=True))
         out["cuts"][f"rest_{lo:.0f}_{hi:.0f}"] = summary
     has_r = np.isfinite(data["r_mag"][idx])
     rows = idx[has_r]

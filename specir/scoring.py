@@ -4,6 +4,10 @@ Metrics, per band, over detections (``wNsnr >= snr_detect``), in Vega magnitudes
 
 - ``chi2_n`` = mean of (pred − obs)² / (σ_pred² + σ_obs²) (1 for calibrated errors);
 - ``coverage_68`` / ``coverage_95``: fraction with |pred − obs| ≤ 1 σ_tot / 1.96 σ_tot;
+- ``chi2_n_at_68``: the χ²_N the errors would have if one factor scaled them to exactly 68.27%
+  coverage (mean χ² / q², q the 68.27th percentile of |χ|): 1 for Gaussian residuals. Where
+  it lies outside 0.95–1.05 the residuals' shape (heavy tails), not the size of σ, keeps
+  χ²_N and coverage from both reaching their Gaussian values;
 - ``rms`` and ``nmad`` (1.4826 × median |r − median r|) of the residuals r = pred − obs, and of
   pred − true where the catalog holds ``wN_flux_true``;
 - colour residuals W1−W2 and W2−W3 (rows detected in both bands);
@@ -34,6 +38,8 @@ __all__ = [
 
 Z_95 = 1.959964
 """Half-width of the central 95% interval of a unit Gaussian."""
+COVERAGE_1SIGMA = 0.682689
+"""Probability of a unit Gaussian within ±1."""
 
 
 def nmad(r):
@@ -78,14 +84,28 @@ def chi_stats(chi):
 
 
 def gauss_stats(pred, sig, obs, obs_err=0.0):
-    """Calibration and scatter of Gaussian predictions ``pred ± sig`` against ``obs ± obs_err``."""
+    """Calibration and scatter of Gaussian predictions ``pred ± sig`` against ``obs ± obs_err``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> g = gauss_stats(rng.normal(0, 1, 20000), np.ones(20000), np.zeros(20000))
+    >>> round(g["chi2_n"], 1), round(g["chi2_n_at_68"], 1)  # Gaussian: both 1
+    (1.0, 1.0)
+    >>> t = gauss_stats(rng.standard_t(4, 20000) / np.sqrt(2), np.ones(20000), np.zeros(20000))
+    >>> round(t["chi2_n"], 1), t["coverage_68"] > 0.72, t["chi2_n_at_68"] > 1.2  # heavy tails
+    (1.0, True, True)
+    """
     ok = np.isfinite(pred) & np.isfinite(obs) & np.isfinite(sig)
     if not ok.any():
         return {"n": 0}
     r = pred[ok] - obs[ok]
     tot = np.sqrt(sig[ok] ** 2 + (obs_err[ok] if np.ndim(obs_err) else obs_err) ** 2)
-    stats = chi_stats(r / tot)
+    chi = r / tot
+    stats = chi_stats(chi)
     del stats["median_chi"]
+    q = np.quantile(np.abs(chi), COVERAGE_1SIGMA)
+    stats["chi2_n_at_68"] = float(stats["chi2_n"] / q**2) if q > 0 else float("nan")
     return {**stats, "bias": float(np.median(r)), "rms": rms(r), "nmad": nmad(r)}
 
 

@@ -16,7 +16,7 @@ from specutils import Spectrum, SpectrumCollection
 
 from specir.constants import C_AA_PER_S, FLUX_UNIT
 from specir.errors import SpecIRInputError
-from specir.plausible import axis_reversed
+from specir.plausible import axes_reversed
 
 __all__ = ["Block", "fail", "numbers", "read_blocks", "resolve_z"]
 
@@ -201,7 +201,7 @@ def _block_from_spectrum(spec, air, label):
             "drop those spectra or supply valid flux and uncertainty",
         )
     meta = [dict(spec.meta or {}) for _ in range(k)]
-    mirrored = np.array([axis_reversed(wave, row) for row in ivar], bool)
+    mirrored = axes_reversed(wave, ivar)
     zs = _redshifts(spec, k, label)
     return Block(wave, flux, ivar, zs, meta, nonfinite.any(axis=1), mirrored)
 

@@ -31,7 +31,7 @@ from specir.card import build_card, ood_statistics
 from specir.constants import Z_RANGE
 from specir.dataset import ColumnMap, read_catalog_arrays, split_labels, targets_from
 from specir.errors import SpecIRInputError
-from specir.fitting import SPECTRUM_INPUTS, fit, standardise_from
+from specir.fitting import LIKELIHOODS, SPECTRUM_INPUTS, fit, standardise_from
 from specir.inference import run_network
 from specir.model import ModelConfig, SpecIRNet
 from specir.scoring import metrics_for_split
@@ -82,6 +82,8 @@ class TrainConfig:
     total_mag_dropout: float = 0.3
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     calibrate_sigma: bool = False
+    likelihood: str = "gaussian"
+    student_dof: float = 5.0
     training_data: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -106,6 +108,14 @@ class TrainConfig:
             raise SpecIRInputError("split_order", f"is {self.split_order}", "use 0..29")
         if len(self.z_range) != 2 or not self.z_range[0] < self.z_range[1]:
             raise SpecIRInputError("z_range", f"is {self.z_range}", "give [z_min, z_max]")
+        if self.likelihood not in LIKELIHOODS:
+            raise SpecIRInputError(
+                "likelihood", f"is {self.likelihood!r}", f"use one of {', '.join(LIKELIHOODS)}"
+            )
+        if not self.student_dof > 2.0:
+            raise SpecIRInputError(
+                "student_dof", f"is {self.student_dof}", "use > 2 (the variance must be finite)"
+            )
         if not 0.0 <= self.total_mag_dropout < 1.0:
             raise SpecIRInputError(
                 "total_mag_dropout", f"is {self.total_mag_dropout}", "use 0 <= value < 1"
@@ -133,6 +143,8 @@ class TrainConfig:
         d = self.to_dict()
         for k in ("output", "checkpoint_dir", "device", "threads", "training_data"):
             d.pop(k)
+        if d["likelihood"] == "gaussian":  # as before the option existed: old runs resume
+            d.pop("likelihood"), d.pop("student_dof")
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -39,3 +39,13 @@ def test_card_entry_is_written_without_touching_the_weights(trained_bundle, tmp_
     assert card["history"] == before.card["history"]
     with pytest.raises(SpecIRModelError, match="describes the weights"):
         write_card_entry(path, "sha256", "0" * 64)
+
+
+def test_card_records_the_training_hardware(trained_bundle):
+    import os
+
+    card = json.loads((trained_bundle / "model_card.json").read_text())
+    hw = card["train_hardware"]
+    assert hw["device"] == "cpu" and hw["gpu"] is None
+    assert hw["cores"] == os.cpu_count() and hw["torch_threads"] >= 1
+    assert hw["cpu"] and card["train_seconds"] > 0

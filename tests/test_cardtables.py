@@ -54,6 +54,18 @@ def test_acceptance_verdicts_follow_the_numbers(card):
     assert "χ²_N within 0.95–1.05: not met: W2 1.50" in heldout_rst(bad)
 
 
+def test_the_tail_diagnostic_is_shown_when_the_card_has_it(card):
+    shaped = copy.deepcopy(card)
+    bands = shaped["heldout_evaluation"]["methods"]["model"]["bands"]
+    for i, band in enumerate(bands.values()):
+        band["chi2_n_at_68"] = 1.11 + i
+    assert "to exactly 68% coverage" in heldout_rst(shaped)
+    assert "W1 1.11, W2 2.11, W3 3.11, W4 4.11" in heldout_rst(shaped)
+    for band in bands.values():  # a card scored before the diagnostic existed
+        band.pop("chi2_n_at_68")
+    assert "to exactly 68% coverage" not in heldout_rst(shaped)
+
+
 def test_stress_verdicts_follow_the_numbers(card):
     bands = ("w1", "w2", "w3", "w4")
 
@@ -86,6 +98,16 @@ def test_stress_verdicts_follow_the_numbers(card):
     )
     stress = heldout_rst(bad).split("Stress")[1]
     assert stress.count("not met") == 2
+    # nearby galaxies are judged on χ²_N alone (issue 12): a bias does not fail them
+    near = copy.deepcopy(good)
+    near["heldout_lowz"] = {
+        "measured_on": "SIMULATED nearby: x",
+        "stress": {"full": summary(1.2, 0.3)},
+    }
+    line = heldout_rst(near).split("nearby galaxies")[1].splitlines()[0]
+    assert line.endswith("— met (χ²_N ≤ 1.3).")
+    near["heldout_lowz"]["stress"]["full"]["chi2_n"]["w4"] = 1.4
+    assert "— not met (χ²_N ≤ 1.3)." in heldout_rst(near).split("nearby galaxies")[1]
 
 
 def test_a_card_without_the_evaluation_is_refused(card):
@@ -94,3 +116,19 @@ def test_a_card_without_the_evaluation_is_refused(card):
         heldout_rst(bare)
     with pytest.raises(SpecIRInputError, match="markers"):
         replace_block("no markers here", "heldout-table", "x", style="rst")
+
+
+def test_training_time_and_hardware_come_from_the_card(card):
+    changed = copy.deepcopy(card)
+    changed["train_seconds"] = 600.0
+    changed["train_hardware"] = {
+        "device": "cuda:0",
+        "cpu": "Some CPU",
+        "cores": 16,
+        "torch_threads": 16,
+        "gpu": "Some GPU",
+    }
+    text = heldout_rst(changed)
+    assert "Training took 10 min wall on Some GPU (cuda:0; 16 cores" in text
+    changed.pop("train_hardware")  # bundles trained before the card recorded it
+    assert "Training took 10 min wall:" in heldout_rst(changed)

@@ -108,3 +108,30 @@ def test_early_stopping_keeps_the_best_epochs_weights(train_config, tmp_path):
     assert st["epoch"] == 6 and st["best_epoch"] == 4 and st["bad_epochs"] == 2
     assert [h["val"] for h in st["history"]] == [3.0, 2.0, 2.5, 1.9, 2.2, 2.4]
     assert torch.equal(st["best_state"]["head_mag.0.bias"], weights[3])
+
+
+def test_student_t_loss_is_the_t_density_with_the_predicted_variance():
+    from scipy import stats
+
+    sig_pred, err, dof = 0.2, 0.1, 5.0
+    _, out = _out([15.4], logsig=np.log(sig_pred))
+    loss, _ = ir_loss(
+        out, _batch([15.0], [err], [True], [False]), likelihood="student_t", student_dof=dof
+    )
+    var = sig_pred**2 + err**2  # the reported sigma stays the standard deviation
+    scale = np.sqrt(var * (dof - 2) / dof)
+    expect = -stats.t.logpdf(0.4, dof, scale=scale)
+    assert loss.item() == pytest.approx(expect, rel=1e-5)
+    assert stats.t.std(dof, scale=scale) == pytest.approx(np.sqrt(var))
+
+
+def test_student_t_loss_forgives_an_outlier_more_than_the_gaussian():
+    def loss(resid, likelihood):
+        _, out = _out([15.0 + resid], logsig=np.log(0.1))
+        batch = _batch([15.0], [0.0], [True], [False])
+        return ir_loss(out, batch, likelihood=likelihood)[0].item()
+
+    # ten sigma off, the t (5 degrees of freedom) costs a fifth of the Gaussian's 50
+    assert loss(1.0, "student_t") - loss(0.0, "student_t") < 0.25 * (
+        loss(1.0, "gaussian") - loss(0.0, "gaussian")
+    )

@@ -95,6 +95,37 @@ def test_reversed_axis_found_by_the_night_sky(real, sdss_files):
     assert checked == 11
 
 
+def test_many_spectra_at_once_agree_with_one_by_one(real):
+    """The vectorised check of a block of spectra (what predict_ir runs) gives, row by row,
+    what the per-row percentile definition of the jaggedness gives."""
+    from specir.plausible import _jaggedness, axes_reversed
+
+    wave = real[0].spectral_axis.value
+    ivar = np.stack(
+        [
+            np.where(s.mask, 0.0, s.uncertainty.array)
+            for s in real
+            if s.spectral_axis.size == wave.size
+        ]
+    )
+    both = np.concatenate([ivar, ivar[:, ::-1]]).astype(float)
+    got = _jaggedness(wave, both)
+    for row, value in zip(both, got, strict=True):  # the definition, one row at a time
+        ln = np.log(np.where(row > 0, row, np.nan))
+        ok = np.isfinite(ln)
+        filled = np.where(ok, ln, np.median(ln[ok]))
+        from scipy.ndimage import median_filter
+
+        dev = np.abs(filled - median_filter(filled, size=15, mode="nearest"))
+        r = np.percentile(dev[ok & (wave > 7200)], 90)
+        b = np.percentile(dev[ok & (wave < 5500)], 90)
+        expect = np.log(r / b) if max(r, b) >= 0.05 and min(r, b) > 0 else np.nan
+        assert value == pytest.approx(expect, nan_ok=True, rel=1e-12)
+    flags = axes_reversed(wave, both)
+    assert list(flags) == [axis_reversed(wave, row) for row in both]
+    assert flags[len(ivar) :].sum() >= 1 and not flags[: len(ivar)].any()
+
+
 def test_smooth_noise_gives_no_verdict():
     """Noise without night-sky structure (simulated, or an f_nu unit conversion) is never
     taken for a reversed axis, whichever way it runs."""

@@ -47,6 +47,20 @@ def test_stress_metrics_report_cuts_and_scaling(trained_bundle, fixture_arrays):
     for summary in (out["full"], *out["cuts"].values()):
         assert set(summary["chi2_n"]) == {"w1", "w2", "w3", "w4"}
         assert 0.0 <= summary["flagged_ood"] <= 1.0
+    assert "median_shift" not in out["full"]
+    # the shift is the cut's own change of the predictions, recomputed here directly
+    from specir.augment import cut_rest_frame
+    from specir.robustness import bundle_predictions
+
+    lo, hi = CUTS[1]
+    d = fixture_arrays
+    flux, valid, norm = cut_rest_frame(d["flux"], d["valid"], d["z"], d["norm"], lo, hi)
+    cut = bundle_predictions(bundle, d, idx, flux=flux, valid=valid, norm=norm)
+    full = bundle_predictions(bundle, d, idx)
+    expect = np.nanmedian(cut["mag_mu"] - full["mag_mu"], axis=0)
+    got = out["cuts"][f"rest_{lo:.0f}_{hi:.0f}"]["median_shift"]
+    assert np.allclose([got[b] for b in ("w1", "w2", "w3", "w4")], expect)
+    assert np.abs(expect).max() > 0  # the cut does move this model's predictions
     shifts = out["scaling"]["shifts"]
     assert set(shifts) == {"-2", "-1", "+1", "+2"}
     # the fixture bundle is not anchored: brightness alone moves its colours

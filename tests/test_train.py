@@ -122,3 +122,19 @@ def test_config_round_trips_through_the_card(train_config, tmp_path):
     assert again == cfg and again.fingerprint() == cfg.fingerprint()
     with pytest.raises(SpecIRInputError, match=r"config\.epoch: is not a known setting"):
         TrainConfig.from_dict({**cfg.to_dict(), "epoch": 3})
+
+
+def test_likelihood_options_are_checked_and_the_gaussian_fingerprint_is_unchanged():
+    from specir.errors import SpecIRInputError
+    from specir.train import TrainConfig
+
+    with pytest.raises(SpecIRInputError, match=r"likelihood.*student_t"):
+        TrainConfig(catalog="c", output="o", likelihood="cauchy")
+    with pytest.raises(SpecIRInputError, match="student_dof"):
+        TrainConfig(catalog="c", output="o", likelihood="student_t", student_dof=2.0)
+    base = TrainConfig(catalog="c", output="o")
+    # a run checkpointed before the option existed (Gaussian) resumes: same fingerprint
+    assert base.fingerprint() == TrainConfig(catalog="c", output="o", student_dof=9.0).fingerprint()
+    t = TrainConfig(catalog="c", output="o", likelihood="student_t")
+    assert t.fingerprint() != base.fingerprint()
+    assert t.fingerprint() != TrainConfig(**{**t.__dict__, "student_dof": 9.0}).fingerprint()

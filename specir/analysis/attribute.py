@@ -81,7 +81,7 @@ def make_baseline(flux, valid, kind):
 
 def integrated_gradients(
     model, flux, valid, z, norm, r_mag=None, *, outputs=OUTPUTS, baseline="smooth", n_steps=32,
-    max_steps=256, batch_size=16,
+    max_steps=1024, batch_size=16,
 ):  # fmt: skip
     """Attributions of ``outputs`` to each pixel of each spectrum.
 

@@ -34,10 +34,14 @@ def attribution_rst(report, *, n_top=3):
     ...                                  "share": 0.1, "kind": "emission"}]}}}}
     >>> print(attribution_rst(rep).splitlines()[-2])
     all    2  no       W3    Hβ (4862 Å, 10.0%)
+    >>> attribution_rst({**rep, "bundle_sha256": "78edbb70d5e306b4"}).split(";")[1]
+    ' bundle sha256 ``78edbb70d5e3…``'
     """
     comp = report["completeness"]
+    sha = report.get("bundle_sha256")
+    measured = f"bundle sha256 ``{sha[:12]}…``; " if sha else ""
     lines = [
-        f"N = {report['n']} spectra; baseline ``{report['baseline']}``; "
+        f"N = {report['n']} spectra; {measured}baseline ``{report['baseline']}``; "
         f"{report['n_steps']} to {report['max_steps']} integration steps. Completeness: "
         f"{100 * comp['fraction_within_1pct']:.1f} % of spectra within 1 % "
         f"(median relative error {comp['median_relative_error']:.2g}).",

@@ -17,7 +17,7 @@ def add_arguments(parser):
     parser.add_argument("--baseline", default="smooth", choices=("smooth", "zero"))
     parser.add_argument("--steps", type=int, default=32, help="integration steps")
     parser.add_argument(
-        "--max-steps", type=int, default=256, help="steps for spectra that miss 1%% completeness"
+        "--max-steps", type=int, default=1024, help="steps for spectra that miss 1%% completeness"
     )
     parser.add_argument(
         "--no-ablation", action="store_true", help="skip the run without the total magnitude"

@@ -47,7 +47,7 @@ def test_completeness_of_the_shipped_model(small_survey):
     model = load_bundle("default", device="cpu").model
     res = integrated_gradients(
         model, d["flux"], d["valid"], d["z"], d["norm"], d["r_mag"],
-        outputs=("w3_mean",), n_steps=32, max_steps=256,
+        outputs=("w3_mean",), n_steps=32, max_steps=1024,
     )  # fmt: skip
     assert np.mean(relative_error(res) <= 0.01) >= 0.95
     assert np.all(np.isfinite(res["attr"]))
