@@ -13,14 +13,9 @@ RESULTS = Path(os.environ.get("SPECIR_BENCH_OUT") or Path(__file__).resolve().pa
 
 def machine_info(packages=("numpy", "astropy", "specutils", "torch")):
     """CPU model, core count, memory, OS and package versions, as a dict."""
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from specir.card import train_hardware  # one reader of the CPU model, shared with cards
+
+    cpu = train_hardware("cpu")["cpu"]
     mem_gb = None
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():

@@ -112,9 +112,11 @@ class TrainConfig:
             raise SpecIRInputError(
                 "likelihood", f"is {self.likelihood!r}", f"use one of {', '.join(LIKELIHOODS)}"
             )
-        if not self.student_dof > 2.0:
+        if not (math.isfinite(self.student_dof) and self.student_dof > 2.0):
             raise SpecIRInputError(
-                "student_dof", f"is {self.student_dof}", "use > 2 (the variance must be finite)"
+                "student_dof",
+                f"is {self.student_dof}",
+                'use a finite number > 2 (for a Gaussian set likelihood = "gaussian")',
             )
         if not 0.0 <= self.total_mag_dropout < 1.0:
             raise SpecIRInputError(

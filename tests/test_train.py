@@ -132,6 +132,9 @@ def test_likelihood_options_are_checked_and_the_gaussian_fingerprint_is_unchange
         TrainConfig(catalog="c", output="o", likelihood="cauchy")
     with pytest.raises(SpecIRInputError, match="student_dof"):
         TrainConfig(catalog="c", output="o", likelihood="student_t", student_dof=2.0)
+    for bad in (float("inf"), float("nan")):  # inf would make the loss NaN, not Gaussian
+        with pytest.raises(SpecIRInputError, match="student_dof"):
+            TrainConfig(catalog="c", output="o", likelihood="student_t", student_dof=bad)
     base = TrainConfig(catalog="c", output="o")
     # a run checkpointed before the option existed (Gaussian) resumes: same fingerprint
     assert base.fingerprint() == TrainConfig(catalog="c", output="o", student_dof=9.0).fingerprint()
