@@ -95,6 +95,17 @@ def _band_columns():
                     f"1-sigma uncertainty of the predicted {what} {noun}",
                 )
             )
+        out.append(
+            ColumnDef(
+                f"{b.name}_mag_ci68",
+                "float32",
+                "mag",
+                f"stat.error;phot.mag;{em}",
+                f"Half-width of the central 68% predictive interval of the {what} Vega magnitude "
+                f"({b.name}_mag +- {b.name}_mag_ci68; narrower than the 1-sigma error where the "
+                "residuals are heavy-tailed)",
+            )
+        )
     # catalog order: all fluxes (with errors) first, then all magnitudes
     return sorted(out, key=lambda c: ("_mag" in c.name, c.name[:2]))
 

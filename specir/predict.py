@@ -6,6 +6,10 @@ Output columns (one row per spectrum, input order):
   so the flux is ``mag_to_mjy(mag)`` (the median of the implied log-normal flux) and its error is
   propagated to first order.
 - ``w1_mag`` … ``w4_mag``, ``w1_mag_err`` … (Vega mag), ``w1_w2``, ``w2_w3`` (Vega colours).
+  ``w1_mag_err`` is the predictive standard deviation (χ²_N = 1 on held-out galaxies);
+  ``w1_mag_ci68`` … the half-width of the central 68 % predictive interval, ``k σ`` with ``k``
+  fitted per band on the validation split (:mod:`specir.calibrate`): the residuals are
+  heavy-tailed, so ±σ covers more than 68 % of galaxies and k < 1.
 - ``p_agn``: the model's probability that an AGN contributes to the spectrum (the sigmoid of
   the network's AGN logit); NaN where the bundle was trained without AGN classes
   (``heads_trained["agn_class"]`` false in its card, for example a bundle trained on a real
@@ -128,7 +132,15 @@ def treated_outputs(bundle, raw, outside=None) -> dict:
             ood = ood | outside
         g["mag_sig"] = widen_sigma(g["mag_sig"], support["prior_sigma_mag"], ood)
     g["ood"] = ood
+    g["mag_half68"] = g["mag_sig"] * interval_factors(bundle.card)
     return g
+
+
+def interval_factors(card) -> np.ndarray:
+    """Per band, the 68 % interval half-width in units of σ (:mod:`specir.calibrate`);
+    1 (Gaussian) for a bundle calibrated before the interval factors existed."""
+    k = card.get("calibration", {}).get("interval68_factor", {})
+    return np.array([float(k.get(b, 1.0)) for b in BAND_NAMES])
 
 
 def _output_table(bundle, out, ok, flags, outside=None):
@@ -150,6 +162,7 @@ def _output_table(bundle, out, ok, flags, outside=None):
     g = treated_outputs(bundle, out, outside)
     flags[np.flatnonzero(ok)[g["ood"]]] |= int(Flags.OUT_OF_DISTRIBUTION)
     mag, mag_err = fill(g["mag_mu"], (N_BANDS,)), fill(g["mag_sig"], (N_BANDS,))
+    half68 = fill(g["mag_half68"], (N_BANDS,))
     flux_mjy, flux_err = mag_to_mjy(mag, mag_err)
     heads, nan = bundle.card["heads_trained"], np.full(ok.sum(), np.nan)
     p_agn = g["p_agn"] if heads.get("agn_class", False) else nan
@@ -167,6 +180,7 @@ def _output_table(bundle, out, ok, flags, outside=None):
     for i, b in enumerate(BAND_NAMES):
         values.update({f"{b}_flux": flux_mjy[:, i], f"{b}_flux_err": flux_err[:, i]})
         values.update({f"{b}_mag": mag[:, i], f"{b}_mag_err": mag_err[:, i]})
+        values[f"{b}_mag_ci68"] = half68[:, i]
     values["w1_w2"], values["w2_w3"] = mag[:, 0] - mag[:, 1], mag[:, 1] - mag[:, 2]
     table = QTable()
     for name in OUTPUT_COLUMNS:

@@ -57,6 +57,7 @@ def _summary(scores, pred):
     return {
         "chi2_n": {b: bands[b].get("chi2_n") for b in BAND_NAMES},
         "coverage_68": {b: bands[b].get("coverage_68") for b in BAND_NAMES},
+        "coverage_68_interval": {b: bands[b].get("coverage_68_interval") for b in BAND_NAMES},
         "bias": {b: bands[b].get("bias") for b in BAND_NAMES},
         "nmad": {b: bands[b].get("nmad") for b in BAND_NAMES},
         "median_sigma": {

@@ -4,6 +4,8 @@ Metrics, per band, over detections (``wNsnr >= snr_detect``), in Vega magnitudes
 
 - ``chi2_n`` = mean of (pred − obs)² / (σ_pred² + σ_obs²) (1 for calibrated errors);
 - ``coverage_68`` / ``coverage_95``: fraction with |pred − obs| ≤ 1 σ_tot / 1.96 σ_tot;
+- ``coverage_68_interval``, for predictions with 68 % intervals (``mag_half68``, the
+  bundle's calibrated ±k σ of :mod:`specir.calibrate`): fraction within k σ_tot;
 - ``chi2_n_at_68``: the χ²_N the errors would have if one factor scaled them to exactly 68.27%
   coverage (mean χ² / q², q the 68.27th percentile of |χ|): 1 for Gaussian residuals. Where
   it lies outside 0.95–1.05 the residuals' shape (heavy tails), not the size of σ, keeps
@@ -83,8 +85,11 @@ def chi_stats(chi):
     }
 
 
-def gauss_stats(pred, sig, obs, obs_err=0.0):
+def gauss_stats(pred, sig, obs, obs_err=0.0, *, half68=None):
     """Calibration and scatter of Gaussian predictions ``pred ± sig`` against ``obs ± obs_err``.
+
+    ``half68``, the half-widths of the predicted central 68 % intervals, adds
+    ``coverage_68_interval``: the fraction of residuals within ``k σ_tot``, k = half68 / sig.
 
     Examples
     --------
@@ -106,6 +111,9 @@ def gauss_stats(pred, sig, obs, obs_err=0.0):
     del stats["median_chi"]
     q = np.quantile(np.abs(chi), COVERAGE_1SIGMA)
     stats["chi2_n_at_68"] = float(stats["chi2_n"] / q**2) if q > 0 else float("nan")
+    if half68 is not None:
+        k = np.asarray(half68, np.float64)[ok] / sig[ok]
+        stats["coverage_68_interval"] = float(np.mean(np.abs(chi) <= k))
     return {**stats, "bias": float(np.median(r)), "rms": rms(r), "nmad": nmad(r)}
 
 
@@ -125,7 +133,8 @@ def _band_scores(pred, data, idx, det):
     out = {}
     for i, b in enumerate(BAND_NAMES):
         d = det[:, i]
-        m = gauss_stats(mu[d, i], sig[d, i], mag[d, i], err[d, i])
+        half = pred["mag_half68"][d, i] if "mag_half68" in pred else None
+        m = gauss_stats(mu[d, i], sig[d, i], mag[d, i], err[d, i], half68=half)
         t = np.isfinite(true_mag[:, i])
         if t.any():
             m["vs_true"] = {
@@ -184,11 +193,14 @@ def network_predictions(
     return gaussian_outputs(run_network(model, arrays, batch_size=1024))
 
 
-def metrics_for_split(model, data: dict, idx: np.ndarray, snr_detect: float = 2.0) -> dict:
-    """Metrics of a spectrum model on rows ``idx`` (used for the model card)."""
+def metrics_for_split(
+    model, data: dict, idx: np.ndarray, snr_detect: float = 2.0, *, interval_factors=None
+) -> dict:
+    """Metrics of a spectrum model on rows ``idx`` (used for the model card);
+    ``interval_factors`` (per band, :mod:`specir.calibrate`) add the 68 % interval coverage."""
     if len(idx) == 0:
         return {"n": 0}
-    return {
-        "n": len(idx),
-        **score(network_predictions(model, data, idx), data, idx, snr_detect=snr_detect),
-    }
+    pred = network_predictions(model, data, idx)
+    if interval_factors is not None:
+        pred["mag_half68"] = pred["mag_sig"] * np.asarray(interval_factors, float)
+    return {"n": len(idx), **score(pred, data, idx, snr_detect=snr_detect)}

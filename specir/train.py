@@ -37,7 +37,7 @@ from specir.model import ModelConfig, SpecIRNet
 from specir.scoring import metrics_for_split
 from specir.support import measure_support
 
-__all__ = ["SPLITS", "TrainConfig", "load_config", "train"]
+__all__ = ["SPLITS", "TrainConfig", "load_config", "recalibrate", "train"]
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
@@ -174,17 +174,22 @@ def _split(data, config):
     return idx
 
 
-def _measure(model, data, idx, config):
+def _test_metrics(model, data, idx, config, calibration):
+    k = None if calibration is None else list(calibration["interval68_factor"].values())
+    return {
+        "measured_on": f"held-out HEALPix test split of {config.catalog} "
+        f"(order {config.split_order}); observed magnitudes",
+        **metrics_for_split(model, data, idx["test"], config.snr_detect, interval_factors=k),
+    }
+
+
+def _measure(model, data, idx, config, calibration=None):
     """OOD statistics of the training latents, test-split metrics, which heads learnt."""
     model.to(resolve_device(config.device))
     arrays = [data[k][idx["train"]] for k in SPECTRUM_INPUTS]
     latents = run_network(model, arrays, batch_size=1024, keys=("latent",))["latent"]
     model.cpu()
-    metrics = {
-        "measured_on": f"held-out HEALPix test split of {config.catalog} "
-        f"(order {config.split_order}); observed magnitudes",
-        **metrics_for_split(model, data, idx["test"], config.snr_detect),
-    }
+    metrics = _test_metrics(model, data, idx, config, calibration)
     heads = {"mag": True}
     for head, key in (("log_lagn", "log_lagn_true"), ("agn_class", "agn_type_true")):
         heads[head] = bool(np.isfinite(data[key][idx["train"]]).any())
@@ -233,7 +238,7 @@ def train(
     calibration = None
     if config.calibrate_sigma:
         calibration = calibrate_sigma(model, data, idx["val"], snr_detect=config.snr_detect)
-    ood, metrics, heads = _measure(model, data, idx, config)
+    ood, metrics, heads = _measure(model, data, idx, config, calibration)
     card = build_card(
         model,
         config,
@@ -254,3 +259,46 @@ def train(
     path = save_bundle(model, card, config.output)
     log.info("wrote bundle %s (best epoch %d)", path, result["best_epoch"])
     return path
+
+
+def recalibrate(config: TrainConfig, *, progress: bool = True, data=None) -> dict:
+    """Refit the calibration (:mod:`specir.calibrate`) of the bundle ``config`` trained.
+
+    The weights stay as they are: the σ factors refitted on the same validation split must
+    reproduce the card's (else the bundle is not the one this configuration trains, and a
+    :class:`~specir.errors.SpecIRModelError` says so). The card's ``calibration`` entry gains
+    what the current calibration measures (the 68 % interval factors), and its test-split
+    ``metrics`` are rescored with it. Returns the new ``calibration`` entry.
+    """
+    import copy
+
+    from specir.bundle import load_bundle
+    from specir.card import write_card_entry
+    from specir.errors import SpecIRModelError
+
+    bundle = load_bundle(config.output, device="cpu")
+    old = bundle.card.get("calibration", {}).get("mag_sigma_factor")
+    if old is None:
+        raise SpecIRModelError(
+            "model_card.json", "has no sigma calibration", "retrain with calibrate_sigma = true"
+        )
+    if data is None:
+        data = read_catalog_arrays(
+            config.catalog, config.columns, z_range=config.z_range,
+            max_rows=config.max_rows, progress=progress,
+        )  # fmt: skip
+    idx = _split(data, config)
+    model = copy.deepcopy(bundle.model)
+    calibration = calibrate_sigma(model, data, idx["val"], snr_detect=config.snr_detect)
+    new = calibration["mag_sigma_factor"]
+    if any(abs(math.log(new[b] / old[b])) > 1e-4 for b in old):
+        raise SpecIRModelError(
+            "model_card.json",
+            f"sigma factors {old} do not reproduce on this validation split ({new})",
+            "recalibrate with the configuration (catalog, seed, split) that trained the bundle",
+        )
+    write_card_entry(bundle.path, "calibration", calibration)
+    write_card_entry(bundle.path, "metrics", _test_metrics(model, data, idx, config, calibration))
+    log.info("recalibrated %s: 68%% interval factors %s", bundle.path,
+             calibration["interval68_factor"])  # fmt: skip
+    return calibration

@@ -29,3 +29,51 @@ def test_calibrate_sets_the_buffer(trained_bundle, fixture_arrays):
     after = network_predictions(model, fixture_arrays, rows)["mag_sig"]
     factors = np.array(list(entry["mag_sigma_factor"].values()))
     np.testing.assert_allclose(after / before, np.broadcast_to(factors, after.shape), rtol=1e-4)
+
+
+def test_interval_factor_covers_68_percent_of_new_heavy_tailed_residuals():
+    from specir.calibrate import interval_factor
+
+    rng = np.random.default_rng(3)
+    calib, new = (rng.standard_t(3, 20000) / np.sqrt(3) for _ in range(2))  # unit variance
+    k = interval_factor(calib)
+    assert k < 0.9  # heavy tails: the 68 % interval is narrower than ±1 σ
+    assert np.mean(np.abs(new) <= k) == pytest.approx(0.6827, abs=0.01)
+    assert np.mean(np.abs(new) <= 1.0) > 0.75  # what ±σ would claim as 68 %
+    assert np.isnan(interval_factor(np.array([np.nan])))
+
+
+def test_recalibrate_adds_interval_factors_without_touching_the_weights(
+    train_config, fixture_arrays, tmp_path
+):
+    import json
+
+    from specir.bundle import load_bundle
+    from specir.errors import SpecIRModelError
+    from specir.robustness import bundle_predictions
+    from specir.train import recalibrate, train
+
+    cfg = train_config(tmp_path / "b", epochs=2, calibrate_sigma=True)
+    path = train(cfg, progress=False, data=fixture_arrays)
+    card_file = path / "model_card.json"
+    card = json.loads(card_file.read_text())
+    trained = dict(card["calibration"])
+    assert trained["interval68_factor"].keys() == {"w1", "w2", "w3", "w4"}
+    weights = (path / "model.safetensors").read_bytes()
+    del card["calibration"]["interval68_factor"]  # a bundle calibrated before the factors
+    card_file.write_text(json.dumps(card))
+    before = load_bundle(path, device="cpu")
+    d, rows = fixture_arrays, np.arange(8)
+    g = bundle_predictions(before, d, rows)
+    np.testing.assert_allclose(g["mag_half68"], g["mag_sig"])  # no factors: Gaussian, k = 1
+
+    entry = recalibrate(cfg, progress=False, data=fixture_arrays)
+    assert entry["interval68_factor"] == pytest.approx(trained["interval68_factor"])
+    assert (path / "model.safetensors").read_bytes() == weights
+    after = load_bundle(path, device="cpu")
+    assert "coverage_68_interval" in after.card["metrics"]["bands"]["w1"]
+    g = bundle_predictions(after, d, rows)
+    k = np.array(list(entry["interval68_factor"].values()))
+    np.testing.assert_allclose(g["mag_half68"], k * g["mag_sig"], rtol=1e-6)
+    with pytest.raises(SpecIRModelError, match="do not reproduce"):
+        recalibrate(train_config(tmp_path / "b", epochs=2, seed=7), progress=False, data=d)

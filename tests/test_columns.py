@@ -11,6 +11,9 @@ def test_descriptions_and_ucds_come_from_the_band_table():
         assert f"{band.wavelength_um:.4g} um" in flux.description
         assert flux.ucd == f"phot.flux.density;{band.ucd}"
         assert COLUMNS[f"{band.name}_mag_err"].ucd == f"stat.error;phot.mag;{band.ucd}"
+        ci = COLUMNS[f"{band.name}_mag_ci68"]
+        assert (ci.unit, ci.ucd) == ("mag", f"stat.error;phot.mag;{band.ucd}")
+        assert "68%" in ci.description
     assert "11.56 um" in COLUMNS["w3_mag"].description  # Jarrett et al. (2011), not "12"
 
 

@@ -39,8 +39,17 @@ def test_columns_units_and_flags(prepared, trained_bundle):
     assert flags[4] & Flags.Z_OUT_OF_RANGE
     clean = np.ones(10, bool)
     clean[3] = False
-    for name in ("w1_flux", "w3_mag", "w4_mag_err", "w2_w3", "q_pah", "q_pah_err"):
+    for name in ("w1_flux", "w3_mag", "w4_mag_err", "w4_mag_ci68", "w2_w3", "q_pah", "q_pah_err"):
         assert np.isfinite(t[name][clean].value).all(), name
+    assert np.isnan(t["w2_mag_ci68"][3].value)
+    # the 68 % interval is k σ with the bundle's per-band factor (1 without calibration)
+    from specir.bundle import load_bundle
+    from specir.predict import interval_factors
+
+    k = interval_factors(load_bundle(trained_bundle).card)
+    for i in range(4):
+        ci, err = t[f"w{i + 1}_mag_ci68"].value[clean], t[f"w{i + 1}_mag_err"].value[clean]
+        np.testing.assert_allclose(ci, k[i] * err, rtol=1e-6)
     # internal consistency of the derived columns
     mag = np.stack([t[f"w{i}_mag"].value for i in range(1, 5)], 1)
     assert np.allclose(t["w1_w2"].value, mag[:, 0] - mag[:, 1], equal_nan=True)

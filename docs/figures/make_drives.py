@@ -1,9 +1,9 @@
 """Write the numbers and figures of docs/drives.rst from the analyses' own outputs.
 
 Reads ``attribution.json`` and the PNGs written by ``specir attribute`` and ``sedfit.json``
-written by ``specir sedfit``, and writes ``docs/generated/drives/drives_attribution.inc``,
-``docs/generated/drives/drives_sedfit.inc`` and ``docs/_static/drives_*.png``. Nothing is typed by
-hand: the page includes these files.
+written by ``specir sedfit``, and writes ``drives_attribution.inc``, ``drives_information.inc``
+and ``drives_sedfit.inc`` under ``docs/generated/drives/`` and ``docs/_static/drives_*.png``.
+Nothing is typed by hand: the page includes these files.
 
 Usage (from the repository root, after the commands in docs/drives.rst)::
 
@@ -16,7 +16,7 @@ import json
 import shutil
 from pathlib import Path
 
-from specir.analysis.report import attribution_rst, sedfit_rst
+from specir.analysis.report import attribution_rst, information_rst, sedfit_rst
 
 DOCS = Path(__file__).resolve().parents[1]
 FIGURES = ("all", "star_forming", "quiescent", "agn", "no_total_mag")
@@ -32,6 +32,7 @@ def main(argv=None):
     if args.attribution:
         report = json.loads((args.attribution / "attribution.json").read_text())
         (gen / "drives_attribution.inc").write_text(attribution_rst(report) + "\n")
+        (gen / "drives_information.inc").write_text(information_rst(report) + "\n")
         for name in FIGURES:
             src = args.attribution / f"attribution_{name}.png"
             if src.exists():

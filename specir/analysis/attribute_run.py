@@ -17,7 +17,9 @@ holds the simulated truths: AGN where ``agn_type_true > 0``, else quiescent wher
 log sSFR < :data:`QUIESCENT_LOG_SSFR`); star-forming galaxies in redshift bins
 (``star_forming_z0`` …); and ``no_total_mag``, all spectra again with the total-magnitude input
 removed (the aperture ablation). The acceptance checks (:func:`check_group`) apply to the
-star-forming groups.
+star-forming groups. On a simulated catalog the report also holds ``information``: how much of
+each band's true colour each family of optical features carries, per class, whatever network
+reads them (:mod:`specir.analysis.information`).
 """
 
 import itertools
@@ -35,6 +37,7 @@ from specir.analysis.attribute import (
     rest_stack,
     top_features,
 )
+from specir.analysis.information import information_table
 from specir.errors import SpecIRInputError
 
 __all__ = ["CHECK_LINES", "QUIESCENT_LOG_SSFR", "Z_EDGES", "attribute_catalog", "check_group"]
@@ -174,6 +177,7 @@ def _run_ig(bundle, data, outputs, r_mag, baseline, n_steps, max_steps, batch_si
                 outputs=outputs,
                 baseline=baseline,
                 n_steps=n_steps,
+                max_steps=max_steps,
                 batch_size=batch_size,
             )
         )
@@ -234,6 +238,7 @@ def attribute_catalog(
         "outputs": outputs,
         "completeness": _completeness(res),
         "groups": {},
+        "information": information_table(data, cls, bands=bands),
     }
     stacks = _group_reports(report, res, data, _groups(data, cls, z_edges), outputs, out)
     if ablation and r_mag is not None:
@@ -261,6 +266,7 @@ def _completeness(res):
         "fraction_within_1pct": float(np.mean(np.all(rel <= 0.01, axis=1))),
         "median_relative_error": float(np.median(rel)),
         "max_relative_error": float(np.max(rel)),
+        "max_steps_used": int(np.max(res["steps"])),
     }
 
 

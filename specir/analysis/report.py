@@ -7,7 +7,7 @@ shows was written by the code that measured it.
 
 from specir.bands import BAND_NAMES
 
-__all__ = ["attribution_rst", "sedfit_rst"]
+__all__ = ["attribution_rst", "information_rst", "sedfit_rst"]
 
 
 def _table(header, rows):
@@ -64,6 +64,27 @@ def attribution_rst(report, *, n_top=3):
             rows.append([group, str(entry["n"]), checked, b.upper(), text + mark])
     lines.append(_table(["group", "N", "checked", "band", "strongest features (share)"], rows))
     return "\n".join(lines)
+
+
+def information_rst(report):
+    """The cross-validated R² of each band's true colour from each feature family, per class.
+
+    Examples
+    --------
+    >>> rep = {"information": {"star_forming": {"n": 300, "w1": {"emission": 0.7,
+    ...        "absorption": 0.5, "continuum": 0.6, "all": 0.8}}}}
+    >>> print(information_rst(rep).splitlines()[3])
+    star_forming  300  W1    0.70      0.50        0.60       0.80
+    """
+    from specir.analysis.information import FAMILIES
+
+    rows = [
+        [cls, str(entry["n"]), b.upper(), *(f"{entry[b][f]:.2f}" for f in FAMILIES)]
+        for cls, entry in report.get("information", {}).items()
+        for b in BAND_NAMES
+        if b in entry
+    ]
+    return _table(["class", "N", "band", *FAMILIES], rows) if rows else "(no simulated truths)"
 
 
 def _fmt(s, key):

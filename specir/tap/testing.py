@@ -47,6 +47,7 @@ def synthetic_vac(n, *, seed=0):
     for i, b in enumerate(BAND_NAMES):
         cols[f"{b}_mag"] = mag[:, i].astype(np.float32)
         cols[f"{b}_mag_err"] = mag_err[:, i].astype(np.float32)
+        cols[f"{b}_mag_ci68"] = (0.85 * mag_err[:, i]).astype(np.float32)
     cols["w1_w2"] = (mag[:, 0] - mag[:, 1]).astype(np.float32)
     cols["w2_w3"] = (mag[:, 1] - mag[:, 2]).astype(np.float32)
     # log_lagn only where p_agn reaches the threshold, as predict_ir reports it

@@ -50,6 +50,7 @@ def test_completeness_of_the_shipped_model(small_survey):
         outputs=("w3_mean",), n_steps=32, max_steps=1024,
     )  # fmt: skip
     assert np.mean(relative_error(res) <= 0.01) >= 0.95
+    assert res["steps"].min() == 32 and res["steps"].max() <= 1024
     assert np.all(np.isfinite(res["attr"]))
 
 
@@ -74,6 +75,7 @@ def test_attribute_command(small_survey, tmp_path):
     assert rep["n"] == 24
     assert rep["outputs"] == ["w1_mean", "w3_mean", "w1_sigma", "w3_sigma"]
     assert 0.0 <= rep["completeness"]["fraction_within_1pct"] <= 1.0
+    assert rep["completeness"]["max_steps_used"] <= 16  # --max-steps is honoured
     groups = rep["groups"]
     assert sum(groups[c]["n"] for c in ("star_forming", "quiescent", "agn")) == 24
     assert groups["all"]["features"]["w3_mean"][0]["feature"]
