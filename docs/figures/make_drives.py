@@ -1,14 +1,16 @@
 """Write the numbers and figures of docs/drives.rst from the analyses' own outputs.
 
 Reads ``attribution.json`` and the PNGs written by ``specir attribute`` and ``sedfit.json``
-written by ``specir sedfit``, and writes ``drives_attribution.inc``, ``drives_information.inc``
-and ``drives_sedfit.inc`` under ``docs/generated/drives/`` and ``docs/_static/drives_*.png``.
+written by ``specir sedfit`` (and, with ``--information``, measures the feature-information
+table of :mod:`specir.analysis.information` on a simulated catalog), and writes
+``drives_attribution.inc``, ``drives_information.inc`` and ``drives_sedfit.inc`` under
+``docs/generated/drives/``, and ``docs/_static/drives_*.png``.
 Nothing is typed by hand: the page includes these files.
 
 Usage (from the repository root, after the commands in docs/drives.rst)::
 
-    PYTHONPATH=. python docs/figures/make_drives.py --attribution data/analysis_attr \\
-        --sedfit data/analysis_sedfit
+    PYTHONPATH=. python docs/figures/make_drives.py --attribution data/attr \\
+        --sedfit data/sedfit --information data/heldout
 """
 
 import argparse
@@ -26,20 +28,36 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--attribution", type=Path, help="output folder of specir attribute")
     parser.add_argument("--sedfit", type=Path, help="output folder of specir sedfit")
+    parser.add_argument(
+        "--information", type=Path, help="simulated catalog: the feature-information table"
+    )
     args = parser.parse_args(argv)
     gen = DOCS / "generated" / "drives"
     gen.mkdir(exist_ok=True)
     if args.attribution:
         report = json.loads((args.attribution / "attribution.json").read_text())
         (gen / "drives_attribution.inc").write_text(attribution_rst(report) + "\n")
-        (gen / "drives_information.inc").write_text(information_rst(report) + "\n")
         for name in FIGURES:
             src = args.attribution / f"attribution_{name}.png"
             if src.exists():
                 shutil.copyfile(src, DOCS / "_static" / f"drives_{name}.png")
+    if args.information:
+        (gen / "drives_information.inc").write_text(_information(args.information) + "\n")
     if args.sedfit:
         report = json.loads((args.sedfit / "sedfit.json").read_text())
         (gen / "drives_sedfit.inc").write_text(sedfit_rst(report) + "\n")
+
+
+def _information(catalog):
+    from specir.analysis.attribute_run import galaxy_class
+    from specir.analysis.information import information_table
+    from specir.dataset import read_catalog_arrays
+    from specir.evaluate import describe_catalog
+
+    data = read_catalog_arrays(catalog, progress=False)
+    report = {"information": information_table(data, galaxy_class(data))}
+    head = f"Measured on all {len(data['z'])} galaxies of the {describe_catalog(catalog)}."
+    return head + "\n\n" + information_rst(report)
 
 
 if __name__ == "__main__":

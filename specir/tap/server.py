@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 
 from specir.tap.settings import ENV, ServerConfig, ServiceSettings
@@ -24,23 +25,49 @@ __all__ = ["BackgroundServer", "ServerConfig", "bind", "serve"]
 log = logging.getLogger(__name__)
 
 
-class _NoTrailingSlash:
-    """ASGI wrapper: ``/tap/sync/`` is ``/tap/sync`` (no redirect built from the Host header)."""
+class _Edge:
+    """ASGI wrapper at the server's edge.
 
-    def __init__(self, app):
+    ``/tap/sync/`` is ``/tap/sync`` (no redirect built from the Host header). A response to a
+    request that took longer than ``close_after_s`` carries ``Connection: close``: Hypercorn
+    stops reading a connection once a read has waited ``read_timeout`` (its guard against
+    silent clients), even while the application is still answering (a long ``WAIT``, a slow
+    query), and then leaves it open but deaf, so a client that reused it for its next request
+    (pyvo, TOPCAT) would see it closed unanswered after ``keep_alive_timeout``.
+    """
+
+    def __init__(self, app, close_after_s):
         self.app = app
+        self.close_after_s = float(close_after_s)
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and len(scope["path"]) > 1 and scope["path"].endswith("/"):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if len(scope["path"]) > 1 and scope["path"].endswith("/"):
             scope = dict(scope, path=scope["path"].rstrip("/") or "/")
-        await self.app(scope, receive, send)
+        start = time.monotonic()
+
+        async def send_closing_late(message):
+            late = time.monotonic() - start > self.close_after_s
+            if message["type"] == "http.response.start" and late:
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"connection"]
+                message = dict(message, headers=[*headers, (b"connection", b"close")])
+            await send(message)
+
+        await self.app(scope, receive, send_closing_late)
+
+
+def _close_after(server):
+    """Seconds after which a response closes its connection (half the read timeout)."""
+    return 0.5 * server.read_timeout_s
 
 
 def app_from_env():
     """The ASGI application of a Hypercorn worker process (settings from the environment)."""
     from specir.tap.app import app_from_env as make
 
-    return _NoTrailingSlash(make())
+    app = make()
+    return _Edge(app, _close_after(app.state.service.settings.server))
 
 
 def bind(host, port):
@@ -103,7 +130,7 @@ class BackgroundServer:
         cfg = _hypercorn_config(server, sock.detach())
         self._loop = asyncio.new_event_loop()
         self._stop = asyncio.Event()
-        wrapped = _NoTrailingSlash(self.app)
+        wrapped = _Edge(self.app, _close_after(self.settings.server))
 
         def run():
             asyncio.set_event_loop(self._loop)

@@ -56,7 +56,6 @@ def server(catalog_dir, other_dir, tmp_path_factory):
         max_request_bytes=200_000,
         max_upload_rows=1000,
         read_timeout_s=2,
-        keep_alive_s=2,
         limits=JobLimits(max_jobs_per_client=30, max_jobs=60, retention_s=3600),
     )
     srv = serve(

@@ -153,3 +153,30 @@ def test_per_client_quota_does_not_lock_out_others(client, server):
     status, headers, _ = client.http(client.url + "/async", Q)
     assert status == 303
     client.http(headers["location"], method="DELETE")
+
+
+def test_a_connection_reused_after_a_long_wait_is_answered(client, server):
+    """A WAIT longer than the server's read timeout (2 s here) ends with Connection: close, so
+    the client's next request goes out on a fresh connection and is answered at once; before,
+    Hypercorn had stopped reading the kept-alive connection and dropped that request
+    unanswered after its keep-alive timeout (pyvo: RemoteDisconnected)."""
+    import http.client
+    import urllib.parse
+
+    _, headers, _ = client.http(client.url + "/async", {**Q, "QUERY": RUNAWAY})
+    path = urllib.parse.urlsplit(headers["location"]).path
+    conn = http.client.HTTPConnection(*server.server_address, timeout=30)
+    conn.request("GET", path + "/phase")
+    quick = conn.getresponse()
+    assert quick.read() == b"PENDING" and quick.getheader("connection") != "close"
+    conn.request("GET", path + "?WAIT=3")  # the same kept-alive connection
+    slow = conn.getresponse()
+    assert b"PENDING" in slow.read()
+    start = time.perf_counter()
+    conn.request("GET", path + "/phase")  # reused, or a fresh one after Connection: close
+    again = conn.getresponse()  # a deaf socket: RemoteDisconnected after the keep-alive
+    assert again.status == 200 and again.read() == b"PENDING"
+    assert time.perf_counter() - start < 1.5
+    assert slow.getheader("connection") == "close"
+    conn.close()
+    client.http(client.url + "/async" + path.rsplit("/async", 1)[1], method="DELETE")
