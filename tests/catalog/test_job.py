@@ -178,6 +178,9 @@ def test_validate_against_wise_catalog(vac, fixture_catalog, tmp_path):
         chi = want[det].to_numpy(np.float64)
         assert summary["bands"][b]["n"] == int(det.sum())
         assert summary["bands"][b]["chi2_n"] == pytest.approx(np.mean(chi**2), rel=1e-5)
+        k = (merged[f"{b}_mag_ci68"] / merged[f"{b}_mag_err"])[det].to_numpy(np.float64)
+        want_cov = np.mean(np.abs(chi) <= k)
+        assert summary["bands"][b]["coverage_68_interval"] == pytest.approx(want_cov, abs=1e-6)
     with pytest.raises(SpecIRInputError, match="--wise"):
         validate_vac(path, path, tmp_path / "x")  # the VAC has no AllWISE columns
 
