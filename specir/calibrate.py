@@ -9,7 +9,7 @@ log s, which the mean decreases with monotonically) and stores log s in the netw
 With σ so scaled, the normalised residuals χ of real spectra are heavy-tailed (the AGN that
 a spectrum cannot reveal, ``chi2_n_at_68`` in :mod:`specir.scoring`): ±1 σ then covers more
 than 68 % of galaxies. The central 68 % predictive interval is therefore reported separately,
-as ±k σ with k the 68.27th percentile of |χ| on the same validation detections
+as ±k σ with k the 68.27th percentile of ``abs(χ)`` on the same validation detections
 (:func:`interval_factor`): split conformal prediction with normalised residuals as scores
 (Papadopoulos et al. 2002; Lei et al. 2018, JASA 113, 1094), which gives the interval its
 coverage on galaxies drawn like the validation split whatever the residuals' shape. σ stays
@@ -48,7 +48,7 @@ def sigma_factor(resid, sig_pred, sig_obs, *, lo=0.25, hi=4.0, steps=40) -> floa
 def interval_factor(chi) -> float:
     """The half-width k, in units of σ, of the central 68.27 % interval of residuals ``chi``.
 
-    The finite-sample conformal quantile: the ⌈(n + 1) q⌉-th smallest |χ| (q = 0.6827), so
+    The finite-sample conformal quantile: the ⌈(n + 1) q⌉-th smallest abs(χ) (q = 0.6827), so
     that the interval covers a new galaxy drawn like these with probability at least q.
 
     Examples
