@@ -5,12 +5,12 @@ the nautilus nested sampler (bagpipes' alternative to MultiNest, which needs a c
 
 ``matched``
     The simulator's own galaxy physics (:mod:`specir.sim.sed`): delayed-τ star formation,
-    Calzetti attenuation with twice the attenuation towards stars younger than 10 Myr
-    (η = 2), nebular emission with free ionisation parameter and gas metallicity, Draine & Li
-    (2007) dust emission whose parameters follow the simulator's relations, drawn per posterior
-    sample with the simulator's scatter (they do not change the optical light, so the data
-    cannot constrain them). It lacks the simulator's AGN (bagpipes has no torus), so its
-    control is the AGN-free galaxies.
+    Calzetti attenuation with the simulator's extra attenuation η towards stars younger than
+    10 Myr (:func:`simulator_eta`), nebular emission with free ionisation parameter and gas
+    metallicity, Draine & Li (2007) dust emission whose parameters follow the simulator's
+    relations, drawn per posterior sample with the simulator's scatter (they do not change the
+    optical light, so the data cannot constrain them). It lacks the simulator's AGN (bagpipes
+    has no torus), so its control is the AGN-free galaxies.
 ``standard``
     What SED fitting usually assumes: an exponentially declining SFH, one Calzetti law for all
     stars (η = 1), nebular emission at log U = −3 with the stellar metallicity, no AGN, and
@@ -37,12 +37,26 @@ import numpy as np
 
 from specir.errors import SpecIRInputError
 
-__all__ = ["SETUPS", "FitterConfig", "fit_galaxy", "fitter_config"]
+__all__ = ["SETUPS", "FitterConfig", "fit_galaxy", "fitter_config", "simulator_eta"]
 
 log = logging.getLogger(__name__)
 
 _UGRIZ = ("sdss2010-u", "sdss2010-g", "sdss2010-r", "sdss2010-i", "sdss2010-z")
 _WISE = ("wise2010-W1", "wise2010-W2", "wise2010-W3", "wise2010-W4")
+
+
+def simulator_eta(population=None) -> float:
+    """The simulator's birth-cloud factor η = 1 / μ, μ the diffuse-ISM share of the
+    birth-cloud attenuation (``population.ism_fraction``; :mod:`specir.sim.population`).
+
+    Examples
+    --------
+    >>> round(simulator_eta(), 2)
+    3.33
+    """
+    from specir.sim.config import PopulationConfig
+
+    return 1.0 / (population or PopulationConfig()).ism_fraction
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,8 +66,9 @@ class FitterConfig:
     name: str
     sfh: str = "delayed"
     """``"delayed"`` (the simulator's) or ``"exponential"`` (bagpipes names)."""
-    eta: float = 2.0
-    """Extra attenuation factor of stars younger than 10 Myr (1: one law for all stars)."""
+    eta: float = dataclasses.field(default_factory=simulator_eta)
+    """Extra attenuation factor of stars younger than 10 Myr (1: one law for all stars); by
+    default the simulator's (:func:`simulator_eta`)."""
     free_nebular: bool = True
     """Fit log U and the gas metallicity (else log U = −3 and the stellar metallicity)."""
     dust_emission: str = "simulator"

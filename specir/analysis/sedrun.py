@@ -4,7 +4,8 @@
 set-up of :mod:`specir.analysis.sedfit`, one Dask task per galaxy and set-up on
 :func:`specir.cluster.dask_client`. Each result is written atomically to
 ``out/fits/<setup>/<id>.json`` as soon as it is done, so a killed run resumes where it stopped
-and gives the same result (each fit's sampler is seeded by the galaxy's id).
+and gives the same result (each fit's sampler is seeded by the galaxy's id); a fit whose stored
+set-up differs from the one asked for is redone.
 :func:`score_fits` then scores every set-up that has results, and the network on the same
 galaxies, against the simulated truth (``wN_flux_true``) or, in a real catalog, the observed
 WISE detections: per band the bias, NMAD and χ²_N of the Vega magnitudes with bootstrap errors
@@ -82,6 +83,24 @@ def _fit_one(row, setup, path, seed):
     return record.get("seconds", 0.0)
 
 
+def _done_with(path, cfg):
+    """Whether ``path`` holds a fit made with set-up ``cfg`` (a fit made with other settings,
+    for example before a set-up was corrected, is redone, not mixed into the scores)."""
+    import dataclasses
+
+    try:
+        stored = json.loads(Path(path).read_text()).get("config")
+    except (OSError, ValueError):
+        return False
+    if stored is None:  # an input the fitter refused: nothing to redo
+        return True
+    want = json.loads(json.dumps(dataclasses.asdict(cfg)))
+    if stored != want:
+        log.warning("%s was fitted with other settings: refitting", path)
+        return False
+    return True
+
+
 def sedfit_catalog(catalog, out, *, n=0, setups=("matched", "standard"), workers=1,
                    scheduler=None, overrides=None):  # fmt: skip
     """Fit, resumably, the first ``n`` galaxies of ``catalog`` with each set-up; then score.
@@ -123,7 +142,7 @@ def sedfit_catalog(catalog, out, *, n=0, setups=("matched", "standard"), workers
         for name, cfg in configs.items():
             path = out / "fits" / name / f"{int(row['id'])}.json"
             path.parent.mkdir(parents=True, exist_ok=True)
-            if not path.exists():
+            if not _done_with(path, cfg):
                 todo.append((row, cfg, path, int(row["id"])))
     log.info("%d fits to do (%d galaxies x %d set-ups)", len(todo), len(df), len(configs))
     if todo:

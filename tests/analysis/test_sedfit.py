@@ -22,6 +22,42 @@ def test_simulator_dust_relations_match_the_simulator():
         assert abs(np.std(mine) / np.std(sim) - 1) < 0.08
 
 
+def test_matched_model_at_the_true_parameters_is_the_simulator(tmp_path):
+    """The matched set-up's model, given a simulated galaxy's true parameters, gives the
+    simulator's W1-W4 (guards every divergence of physics, not only the dust relations: the
+    birth-cloud factor eta once stayed at 2 after the simulator moved to 1 / mu)."""
+    import warnings
+
+    from specir.analysis import sedfit
+    from specir.sim.config import SimConfig
+    from specir.sim.photometry import band_fluxes_mjy
+    from specir.sim.sed import air_to_vacuum
+    from specir.sim.survey import _observed_galaxies
+
+    kept = _observed_galaxies(6, np.random.default_rng(11), SimConfig())
+    cfg = fitter_config("matched")
+    bagpipes = sedfit._bagpipes(cfg)
+    checked = 0
+    for p, row, *_ in kept:
+        if p["agn_type"] > 0:  # the fitter has no AGN
+            continue
+        params = {"age": p["age"], "tau": p["tau"], "massformed": p["log_massformed"],
+                  "metallicity": p["z_star"], "Av": p["av"], "veldisp": p["veldisp"],
+                  "logU": p["log_u"], "nebular_metallicity": p["z_gas"],
+                  "dust_emission": (p["qpah"], p["umin"], p["gamma"])}  # fmt: skip
+        comp = sedfit.components(cfg, p["z"], params)
+        comp["delayed"].pop("tau_prior")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = bagpipes.model_galaxy(comp, filt_list=sedfit._filter_files(sedfit._WISE))
+        wave = air_to_vacuum(model.wavelengths) * (1.0 + p["z"])
+        wise = band_fluxes_mjy(wave, np.asarray(model.spectrum_full, float))[5:]
+        truth = np.array([row[f"w{i}_flux_true"] for i in range(1, 5)])
+        np.testing.assert_allclose(-2.5 * np.log10(wise / truth), 0.0, atol=0.02)
+        checked += 1
+    assert checked >= 2
+
+
 def test_fitter_config_from_toml(tmp_path):
     path = tmp_path / "mine.toml"
     path.write_text('name = "mine"\nsfh = "exponential"\nfixed_dust = [3.0, 2.0, 0.02]\n')
@@ -77,3 +113,11 @@ def test_sedfit_command_fits_scores_and_resumes(small_survey, small_survey_frame
     assert main(argv) == 0
     assert json.loads(files[0].read_text())["w_mjy"] == first["w_mjy"]
     assert all(f.stat().st_mtime_ns == t for f, t in mtimes.items() if f != files[0])
+    # a fit stored with other settings (a set-up corrected since) is redone, not scored
+    stale = json.loads(files[1].read_text())
+    stale["config"]["eta"] = 2.0
+    files[1].write_text(json.dumps(stale))
+    mtimes = {f: f.stat().st_mtime_ns for f in files}
+    assert main(argv) == 0
+    assert json.loads(files[1].read_text())["config"]["eta"] != 2.0
+    assert files[0].stat().st_mtime_ns == mtimes[files[0]]
