@@ -236,7 +236,7 @@ def attribute_catalog(
         "n_steps": int(n_steps),
         "max_steps": int(max_steps),
         "outputs": outputs,
-        "completeness": _completeness(res),
+        "completeness": _completeness(res, outputs),
         "groups": {},
         "information": information_table(data, cls, bands=bands),
     }
@@ -251,16 +251,18 @@ def attribute_catalog(
         report["groups"]["no_total_mag"] = {
             "n": len(data["z"]),
             "features": feats,
-            "completeness": _completeness(res_nr),
+            "completeness": _completeness(res_nr, means),
         }
         _plot(out / "attribution_no_total_mag.png", stack, means, "total magnitude removed")
     _write(out, report, stacks)
     return report
 
 
-def _completeness(res):
+def _completeness(res, outputs):
     rel = relative_error(res)
+    within = rel <= 0.01
     return {
+        "by_output": {o: float(np.mean(within[:, k])) for k, o in enumerate(outputs)},
         "criterion": "|sum(attr) - (f(x) - f(baseline))| <= 1% of max(|f(x) - f(baseline)|,"
         " 0.01 mag), every attributed output of a spectrum",
         "fraction_within_1pct": float(np.mean(np.all(rel <= 0.01, axis=1))),

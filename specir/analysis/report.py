@@ -47,6 +47,9 @@ def attribution_rst(report, *, n_top=3):
         f"(median relative error {comp['median_relative_error']:.2g}).",
         "",
     ]
+    if comp.get("by_output"):
+        per = ", ".join(f"{k} {100 * v:.0f} %" for k, v in comp["by_output"].items())
+        lines[0] += f" Per output: {per}."
     rows = []
     for group, entry in report["groups"].items():
         feats = entry.get("features", {})

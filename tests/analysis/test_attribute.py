@@ -76,6 +76,9 @@ def test_attribute_command(small_survey, tmp_path):
     assert rep["outputs"] == ["w1_mean", "w3_mean", "w1_sigma", "w3_sigma"]
     assert 0.0 <= rep["completeness"]["fraction_within_1pct"] <= 1.0
     assert rep["completeness"]["max_steps_used"] <= 16  # --max-steps is honoured
+    by_output = rep["completeness"]["by_output"]
+    assert list(by_output) == rep["outputs"]
+    assert min(by_output.values()) >= rep["completeness"]["fraction_within_1pct"]
     groups = rep["groups"]
     assert sum(groups[c]["n"] for c in ("star_forming", "quiescent", "agn")) == 24
     assert groups["all"]["features"]["w3_mean"][0]["feature"]
