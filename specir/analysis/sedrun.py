@@ -150,15 +150,17 @@ def sedfit_catalog(catalog, out, *, n=0, setups=("matched", "standard"), workers
             futures = [client.submit(_fit_one, *t, pure=False) for t in todo]
             for fut in tqdm(as_completed(futures), total=len(futures), desc="SED fits"):
                 fut.result()
-    return score_fits(catalog, out, n=n, setups=tuple(configs))
+    return score_fits(catalog, out, n=n, configs=configs)
 
 
-def _load_fits(out, setup, ids):
+def _load_fits(out, setup, ids, cfg=None):
+    """Predictions of the fits of ``setup`` found for ``ids``; with ``cfg``, only those made
+    with exactly that set-up (:func:`_done_with`)."""
     preds = np.full((len(ids), 4, 2), np.nan)
     seconds, cpu, logm = [], [], np.full(len(ids), np.nan)
     for i, gid in enumerate(ids):
         path = Path(out) / "fits" / setup / f"{gid}.json"
-        if not path.exists():
+        if not path.exists() or (cfg is not None and not _done_with(path, cfg)):
             continue
         rec = json.loads(path.read_text())
         if "w_mjy" not in rec:
@@ -216,14 +218,21 @@ def _table(preds, ref, ref_err, sel):
     }
 
 
-def score_fits(catalog, out, *, n=0, setups=("matched", "standard"), model="default"):
-    """Score the fits found under ``out`` (and the network on the same galaxies); see module."""
+def score_fits(catalog, out, *, n=0, setups=("matched", "standard"), model="default",
+               configs=None):  # fmt: skip
+    """Score the fits found under ``out`` (and the network on the same galaxies); see module.
+
+    ``configs`` (set-up name to :class:`~specir.analysis.sedfit.FitterConfig`) replaces
+    ``setups`` and scores only the fits made with exactly those set-ups.
+    """
+    configs = dict(configs or {})
+    setups = tuple(configs) or tuple(setups)
     df = read_galaxies(catalog, n)
     ids = df["id"].to_numpy(int)
     net, net_rate = _network(df, model)
     preds, rates, logm_fit = {}, {}, None
     for s in setups:
-        preds[s], logm, seconds, cpu = _load_fits(out, s, ids)
+        preds[s], logm, seconds, cpu = _load_fits(out, s, ids, configs.get(s))
         rates[s] = {
             "fits": len(seconds),
             "seconds_per_fit": float(np.mean(seconds)) if seconds else float("nan"),

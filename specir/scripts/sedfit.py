@@ -47,8 +47,8 @@ def run(args):
     if args.score_only:
         from specir.analysis.sedfit import fitter_config
 
-        names = tuple(fitter_config(s).name for s in setups)
-        report = score_fits(args.catalog, args.out, n=args.n, setups=names)
+        configs = {c.name: c for c in (fitter_config(s, **overrides) for s in setups)}
+        report = score_fits(args.catalog, args.out, n=args.n, configs=configs)
     else:
         report = sedfit_catalog(
             args.catalog,

@@ -117,6 +117,7 @@ def test_sedfit_command_fits_scores_and_resumes(small_survey, small_survey_frame
     stale = json.loads(files[1].read_text())
     stale["config"]["eta"] = 2.0
     files[1].write_text(json.dumps(stale))
+    assert main([*argv, "--score-only"]) == 2  # the only galaxy now lacks a valid fit: named
     mtimes = {f: f.stat().st_mtime_ns for f in files}
     assert main(argv) == 0
     assert json.loads(files[1].read_text())["config"]["eta"] != 2.0
