@@ -267,6 +267,13 @@ def _check_card(card, path):
             "(the weights are corrupt or were replaced)",
             "restore the bundle from its source or retrain it with `specir train CONFIG`",
         )
+    for band, k in card.get("calibration", {}).get("interval68_factor", {}).items():
+        if k is not None and not (isinstance(k, int | float) and np.isfinite(k) and k > 0):
+            raise SpecIRModelError(
+                "model_card.json calibration.interval68_factor",
+                f"{band} is {k!r}, not a positive number",
+                "refit it with `specir train CONFIG --calibrate-only`",
+            )
     grid = grid_description()
     got = card.get("grid", {})
     for key in ("loglam0", "dloglam", "npix"):

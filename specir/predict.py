@@ -138,9 +138,10 @@ def treated_outputs(bundle, raw, outside=None) -> dict:
 
 def interval_factors(card) -> np.ndarray:
     """Per band, the 68 % interval half-width in units of σ (:mod:`specir.calibrate`);
-    1 (Gaussian) for a bundle calibrated before the interval factors existed."""
+    1 (Gaussian) where the card has none: a bundle calibrated before the interval factors
+    existed, or a band without validation detections to fit one (``null``)."""
     k = card.get("calibration", {}).get("interval68_factor", {})
-    return np.array([float(k.get(b, 1.0)) for b in BAND_NAMES])
+    return np.array([1.0 if k.get(b) is None else float(k[b]) for b in BAND_NAMES])
 
 
 def _output_table(bundle, out, ok, flags, outside=None):

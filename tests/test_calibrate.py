@@ -77,3 +77,24 @@ def test_recalibrate_adds_interval_factors_without_touching_the_weights(
     np.testing.assert_allclose(g["mag_half68"], k * g["mag_sig"], rtol=1e-6)
     with pytest.raises(SpecIRModelError, match="do not reproduce"):
         recalibrate(train_config(tmp_path / "b", epochs=2, seed=7), progress=False, data=d)
+
+
+def test_a_missing_interval_factor_is_gaussian_and_a_bad_one_is_refused(trained_bundle, tmp_path):
+    import json
+    import shutil
+
+    from specir.bundle import load_bundle
+    from specir.errors import SpecIRModelError
+    from specir.predict import interval_factors
+
+    path = tmp_path / "b"
+    shutil.copytree(trained_bundle, path)
+    card = json.loads((path / "model_card.json").read_text())
+    card["calibration"] = {"interval68_factor": {"w1": 0.9, "w2": None}}  # w2: no detections
+    (path / "model_card.json").write_text(json.dumps(card))
+    assert interval_factors(load_bundle(path).card).tolist() == [0.9, 1.0, 1.0, 1.0]
+    for bad in (-0.5, 0.0, "x", float("inf")):
+        card["calibration"]["interval68_factor"]["w1"] = bad
+        (path / "model_card.json").write_text(json.dumps(card))
+        with pytest.raises(SpecIRModelError, match="interval68_factor"):
+            load_bundle(path)

@@ -80,10 +80,14 @@ def feature_strengths(flux, valid, z) -> dict:
         inside = _window_mean(flux, valid, rest, f.lo, f.hi)
         blue = _window_mean(flux, valid, rest, f.lo - far, f.lo - near)
         red = _window_mean(flux, valid, rest, f.hi + near, f.hi + far)
-        out[f.name] = inside / (0.5 * (blue + red)) - 1.0
-    for name, (num, den) in CONTINUUM.items():
-        out[name] = _window_mean(flux, valid, rest, *num) / _window_mean(flux, valid, rest, *den)
-    return out
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[f.name] = inside / (0.5 * (blue + red)) - 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for name, (num, den) in CONTINUUM.items():
+            num_mean = _window_mean(flux, valid, rest, *num)
+            out[name] = num_mean / _window_mean(flux, valid, rest, *den)
+    # a side band or window averaging to zero gives ±inf: unmeasured, like an uncovered one
+    return {k: np.where(np.isfinite(v), v, np.nan) for k, v in out.items()}
 
 
 def _families(names):

@@ -46,3 +46,16 @@ def test_the_family_that_sets_the_colour_wins():
     assert information_table({"flux": flux}, None) == {}
     few = information_table(data, np.array(["quiescent"] * 50 + ["agn"] * 250), bands=("w1",))
     assert set(few) == {"agn"}  # fewer than MIN_ROWS: left out
+
+
+def test_zero_side_bands_and_inf_flux_are_unmeasured_not_infinite():
+    rng = np.random.default_rng(2)
+    flux, valid, z, *_ = _spectra(3, rng)
+    rest = WAVE / (1 + z[0])
+    flux[0, (rest > 6450) & (rest < 6540)] = 0.0  # Hα's blue side band is zero
+    flux[0, (rest > 6600) & (rest < 6660)] = 0.0  # and its red one
+    flux[1, 100] = np.inf
+    s = feature_strengths(flux, valid, z)
+    assert np.isnan(s["Hα + [N II]"][0])
+    assert all(np.isfinite(v[2]) or np.isnan(v[2]) for v in s.values())
+    assert not any(np.isinf(v).any() for v in s.values())
