@@ -249,6 +249,7 @@ def heldout_rst(card: dict) -> str:
         "",
         *_acceptance(ev),
         *stress_rst(card),
+        *_other_heldout(card),
         "",
         f"The baselines were trained in the same run on {trained['n_train']} rows "
         f"(validation: {trained['n_val']}) of the {trained['description']}, for at most "
@@ -258,6 +259,27 @@ def heldout_rst(card: dict) -> str:
         *_training(card),
     ]
     return "\n".join(lines)
+
+
+def _other_heldout(card):
+    """The same judgement on any further held-out surveys (``heldout_<name>`` but lowz)."""
+    lines = []
+    for key in sorted(card):
+        other = card[key]
+        if key in ("heldout_evaluation", "heldout_lowz") or not key.startswith("heldout_"):
+            continue
+        if not isinstance(other, dict) or "methods" not in other:
+            continue
+        lines += [
+            "",
+            f"On a further held-out survey (``{key}``): {other['n_eval']} rows of the "
+            f"{other['measured_on']}, scored by ``{other.get('command', 'n/a')}``:",
+            "",
+            *_table(other["methods"]),
+            "",
+            *_acceptance(other),
+        ]
+    return lines
 
 
 def _training(card):

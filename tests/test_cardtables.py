@@ -63,7 +63,23 @@ def test_the_tail_diagnostic_is_shown_when_the_card_has_it(card):
     assert "W1 1.11, W2 2.11, W3 3.11, W4 4.11" in heldout_rst(shaped)
     for band in bands.values():  # a card scored before the diagnostic existed
         band.pop("chi2_n_at_68")
+    for key in [k for k in shaped if k.startswith("heldout_") and k != "heldout_evaluation"]:
+        del shaped[key]
     assert "to exactly 68% coverage" not in heldout_rst(shaped)
+
+
+def test_a_further_heldout_survey_is_judged_on_its_own_numbers(card):
+    extra = copy.deepcopy(card)
+    extra = {k: v for k, v in extra.items() if k not in ("heldout_lowz",)}
+    other = copy.deepcopy(extra["heldout_evaluation"])
+    other["n_eval"] = 123
+    other["methods"]["model"]["bands"]["w3"]["chi2_n"] = 1.37
+    extra["heldout_big"] = other
+    extra["heldout_broken"] = "not an evaluation"  # ignored, not a crash
+    text = heldout_rst(extra)
+    assert "further held-out survey (``heldout_big``): 123 rows" in text
+    assert "not met: W3 1.37" in text
+    assert "heldout_broken" not in text
 
 
 def test_stress_verdicts_follow_the_numbers(card):
@@ -79,7 +95,8 @@ def test_stress_verdicts_follow_the_numbers(card):
         }
 
     good = copy.deepcopy(card)
-    good.pop("heldout_lowz", None)  # judged on its own numbers in the shipped card
+    for key in [k for k in good if k.startswith("heldout_") and k != "heldout_evaluation"]:
+        good.pop(key)  # the nearby and further surveys are judged on their own numbers
     good["heldout_evaluation"]["stress"] = {
         "full": summary(1.0, 0.0),
         "cuts": {"rest_3700_6000": summary(1.2, 0.04)},
