@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from specir.constants import Z_RANGE
 from specir.errors import SpecIRInputError
+from specir.sim.agb import AGB_RATIO_RANGE
 
 __all__ = [
     "AGNConfig",
@@ -71,6 +72,9 @@ class PopulationConfig:
     """Scatter (dex) of U_min about its sSFR relation."""
     av_scatter: float = 0.15
     """Scatter (dex) of A_V about its mass and SFR relation."""
+    agb_ratio_range: tuple[float, float] = AGB_RATIO_RANGE
+    """Range of the ratio of AGB circumstellar dust to photospheric light in the rest-frame W3
+    band (uniform; Mazzei & De Zotti 1994, :mod:`specir.sim.agb`); ``[0, 0]`` leaves it out."""
     sky_patch: tuple = ()
     """``(ra_min, ra_max, dec_min, dec_max)`` in degrees: place the galaxies uniformly on this
     patch of sky instead of the SDSS-Legacy-like footprint (empty: the footprint)."""
@@ -86,6 +90,17 @@ class PopulationConfig:
         _check(p, "qpah_scatter", self.qpah_scatter, 0.0, 2.0)
         _check(p, "qpah_metal_rich", self.qpah_metal_rich, 0.47, 4.58)
         _check(p, "ism_fraction", self.ism_fraction, 0.05, 1.0)
+        agb = self.agb_ratio_range
+        if isinstance(agb, tuple | list) and len(agb) == 2:
+            for v in agb:
+                _check(p, "agb_ratio_range", v, 0.0, 5.0)
+            object.__setattr__(self, "agb_ratio_range", tuple(agb))
+        if not isinstance(agb, tuple | list) or len(agb) != 2 or agb[0] > agb[1]:
+            raise SpecIRInputError(
+                f"{p}.agb_ratio_range",
+                f"is {agb!r}",
+                "give [low, high] with low <= high, e.g. [0.5, 0.8] ([0, 0] leaves AGB dust out)",
+            )
         object.__setattr__(self, "sky_patch", tuple(self.sky_patch))
         if self.sky_patch:
             if len(self.sky_patch) != 4:

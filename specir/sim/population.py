@@ -239,6 +239,7 @@ def draw_population(n, rng, config):
     structure = _structure(logm, quiescent, rng)
     agn = _draw_agn(n, rng, logm, quiescent, config.agn)
     ra, dec = _footprint(n, rng, pop_cfg.sky_patch)
+    agb_ratio = rng.uniform(*pop_cfg.agb_ratio_range, n)  # drawn last: earlier draws unchanged
     return {
         "ra": ra,
         "dec": dec,
@@ -252,6 +253,7 @@ def draw_population(n, rng, config):
         **dust,
         **structure,
         **agn,
+        "agb_ratio": agb_ratio,
     }
 
 
