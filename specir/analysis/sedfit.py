@@ -6,15 +6,20 @@ the nautilus nested sampler (bagpipes' alternative to MultiNest, which needs a c
 ``matched``
     The simulator's own galaxy physics (:mod:`specir.sim.sed`): delayed-τ star formation,
     Calzetti attenuation with the simulator's extra attenuation η towards stars younger than
-    10 Myr (:func:`simulator_eta`), nebular emission with free ionisation parameter and gas
-    metallicity, Draine & Li (2007) dust emission whose parameters follow the simulator's
-    relations, drawn per posterior sample with the simulator's scatter (they do not change the
-    optical light, so the data cannot constrain them). It lacks the simulator's AGN (bagpipes
-    has no torus), so its control is the AGN-free galaxies.
+    10 Myr (:func:`~specir.analysis.simpriors.simulator_eta`), nebular emission with free
+    ionisation parameter and gas metallicity, Draine & Li (2007) dust emission whose
+    parameters follow the simulator's relations and the circumstellar dust of AGB stars
+    (:mod:`specir.sim.agb`), both drawn per posterior sample with the simulator's scatter (they
+    do not change the optical light, so the data cannot constrain them). Its priors are the
+    simulator's population: ages within those the simulator gives galaxies at the galaxy's
+    redshift, stellar metallicity from the simulated population's distribution
+    (:mod:`specir.analysis.simpriors`). It lacks the simulator's AGN (bagpipes has no torus),
+    so its control is the AGN-free galaxies.
 ``standard``
     What SED fitting usually assumes: an exponentially declining SFH, one Calzetti law for all
     stars (η = 1), nebular emission at log U = −3 with the stellar metallicity, no AGN, and
-    fixed dust-emission parameters (bagpipes' defaults q_PAH = 2 %, U_min = 1, γ = 0.01).
+    fixed dust-emission parameters (bagpipes' defaults q_PAH = 2 %, U_min = 1, γ = 0.01), no
+    circumstellar dust, and broad flat priors (ages from 50 Myr, Z from 0.02 to 2.5 Z☉).
 
 Both fit the spectrum binned by :attr:`FitterConfig.bin` pixels, scaled to the galaxy's total
 r magnitude (the fibre sees a fraction of the light; the ugriz magnitudes are totals), with a
@@ -35,28 +40,21 @@ import warnings
 
 import numpy as np
 
+from specir.analysis.simpriors import (
+    simulator_agb_ratio,
+    simulator_age_limits,
+    simulator_dust,
+    simulator_eta,
+    simulator_metallicity_prior,
+)
 from specir.errors import SpecIRInputError
 
-__all__ = ["SETUPS", "FitterConfig", "fit_galaxy", "fitter_config", "simulator_eta"]
+__all__ = ["SETUPS", "FitterConfig", "fit_galaxy", "fitter_config"]
 
 log = logging.getLogger(__name__)
 
 _UGRIZ = ("sdss2010-u", "sdss2010-g", "sdss2010-r", "sdss2010-i", "sdss2010-z")
 _WISE = ("wise2010-W1", "wise2010-W2", "wise2010-W3", "wise2010-W4")
-
-
-def simulator_eta(population=None) -> float:
-    """The simulator's birth-cloud factor η = 1 / μ, μ the diffuse-ISM share of the
-    birth-cloud attenuation (``population.ism_fraction``; :mod:`specir.sim.population`).
-
-    Examples
-    --------
-    >>> round(simulator_eta(), 2)
-    3.33
-    """
-    from specir.sim.config import PopulationConfig
-
-    return 1.0 / (population or PopulationConfig()).ism_fraction
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +66,7 @@ class FitterConfig:
     """``"delayed"`` (the simulator's) or ``"exponential"`` (bagpipes names)."""
     eta: float = dataclasses.field(default_factory=simulator_eta)
     """Extra attenuation factor of stars younger than 10 Myr (1: one law for all stars); by
-    default the simulator's (:func:`simulator_eta`)."""
+    default the simulator's (:func:`~specir.analysis.simpriors.simulator_eta`)."""
     free_nebular: bool = True
     """Fit log U and the gas metallicity (else log U = −3 and the stellar metallicity)."""
     dust_emission: str = "simulator"
@@ -79,6 +77,11 @@ class FitterConfig:
     """Spectral pixels averaged per fitted bin (12: 830 km/s, R ≈ 360)."""
     ugriz_err_mag: tuple = (0.05, 0.02, 0.02, 0.02, 0.03)
     """Error floors of the ugriz magnitudes (SDSS calibration)."""
+    population_priors: bool = True
+    """The simulator's population as priors (ages it gives galaxies at the galaxy's redshift,
+    its stellar-metallicity distribution); else flat priors over bagpipes' usual ranges."""
+    agb_dust: bool = True
+    """Add the simulator's circumstellar AGB dust to each posterior sample's SED."""
     n_live: int = 200
     """nautilus live points."""
     n_eff: int = 300
@@ -111,7 +114,13 @@ class FitterConfig:
 SETUPS = {
     "matched": FitterConfig("matched"),
     "standard": FitterConfig(
-        "standard", sfh="exponential", eta=1.0, free_nebular=False, dust_emission="fixed"
+        "standard",
+        sfh="exponential",
+        eta=1.0,
+        free_nebular=False,
+        dust_emission="fixed",
+        population_priors=False,
+        agb_dust=False,
     ),
 }
 """The two built-in set-ups (see the module docstring)."""
@@ -136,24 +145,6 @@ def fitter_config(name_or_path, **overrides):
 
         cfg = load_config(FitterConfig, name_or_path, what="SED-fitter config")
     return dataclasses.replace(cfg, **overrides) if overrides else cfg
-
-
-# ------------------------------------------------------------------ simulator dust relations
-# The relations of specir.sim.population.draw_population (q_PAH from the gas metallicity,
-# U_min and γ from the sSFR); tests/analysis/test_sedfit.py checks them against its draws.
-def simulator_dust(oh, log_ssfr, rng, *, population=None):
-    """q_PAH (%), U_min, γ drawn as the simulator draws them, for arrays of 12+log O/H, sSFR.
-
-    The simulator's own :func:`specir.sim.population.dust_emission`, with its population
-    configuration (``population``, default :class:`~specir.sim.config.PopulationConfig`).
-    """
-    from specir.sim.config import PopulationConfig
-    from specir.sim.population import dust_emission
-
-    oh = np.asarray(oh, float)
-    log_ssfr = np.clip(np.broadcast_to(np.asarray(log_ssfr, float), oh.shape), -13.5, -8.8)
-    dust = dust_emission(oh, log_ssfr, rng, population or PopulationConfig())
-    return tuple(np.reshape(dust[k], oh.shape) for k in ("qpah", "umin", "gamma"))
 
 
 # ------------------------------------------------------------------------------ bagpipes
@@ -188,13 +179,18 @@ def components(cfg, z, params):
     from specir.sim.cosmo import age_gyr
 
     t_univ = float(age_gyr(z))
+    ages = simulator_age_limits(z) if cfg.population_priors else (0.05, t_univ - 0.01)
     sfh = {
-        "age": params.get("age", (0.05, t_univ - 0.01)),
+        "age": params.get("age", ages),
         "tau": params.get("tau", (0.05, 30.0)),
         "massformed": params.get("massformed", (7.0, 13.0)),
         "metallicity": params.get("metallicity", (0.02, 2.5)),
         "tau_prior": "log_10",
     }
+    if cfg.population_priors and "metallicity" not in params:
+        mu, sd = simulator_metallicity_prior()
+        sfh.update(metallicity_prior="Gaussian", metallicity_prior_mu=mu)
+        sfh["metallicity_prior_sigma"] = sd
     qpah, umin, gamma = params.get("dust_emission", cfg.fixed_dust)
     comp = {
         "redshift": float(z),
@@ -269,11 +265,23 @@ def _sample(fitted, cfg, seed):
     return points, sampler.n_like
 
 
+def model_wise(model, cfg, z, agb, agb_ratio):
+    """W1–W4 (mJy) of an updated bagpipes ``model`` at redshift ``z``: its SED plus, where
+    ``cfg.agb_dust``, circumstellar dust (``agb``, a :class:`specir.sim.agb.CircumstellarDust`
+    on the model's sampling) with W3 ratio ``agb_ratio``."""
+    from specir.sim.photometry import band_fluxes_mjy
+
+    flam = np.asarray(model.spectrum_full, float)
+    if cfg.agb_dust:
+        flam = flam + agb.flux(model, agb_ratio, z)
+    return band_fluxes_mjy(agb.wave_rest * (1.0 + z), flam)[5:]
+
+
 def _predict_ir(bagpipes, cfg, z, fitted, points, rng):
     """W1–W4 (mJy), log M*, log SFR of ``cfg.n_posterior`` posterior samples."""
     from bagpipes.models.star_formation_history import star_formation_history
 
-    from specir.sim.photometry import band_fluxes_mjy
+    from specir.sim.agb import CircumstellarDust
     from specir.sim.sed import air_to_vacuum
 
     take = points[rng.choice(len(points), size=min(cfg.n_posterior, len(points)), replace=False)]
@@ -293,10 +301,10 @@ def _predict_ir(bagpipes, cfg, z, fitted, points, rng):
                 model = bagpipes.model_galaxy(comp, filt_list=_filter_files(_WISE))
                 model.filt_list, model.spec_wavs = None, None
                 model._calculate_uvj_mags = lambda: None
-                wave_obs = air_to_vacuum(model.wavelengths) * (1.0 + z)
+                agb = CircumstellarDust(air_to_vacuum(model.wavelengths))
             else:
                 model.update(comp)
-        wise = band_fluxes_mjy(wave_obs, np.asarray(model.spectrum_full, float))[5:]
+        wise = model_wise(model, cfg, z, agb, float(simulator_agb_ratio(rng)))
         rows.append([*wise, logm, logsfr])
     return np.array(rows)
 

@@ -33,7 +33,7 @@ import functools
 
 import numpy as np
 
-__all__ = ["AGB_RATIO_RANGE", "T_CONDENSATION", "circumstellar_shape"]
+__all__ = ["AGB_RATIO_RANGE", "T_CONDENSATION", "CircumstellarDust", "circumstellar_shape"]
 
 AGB_RATIO_RANGE = (0.30 / 0.60, 0.40 / 0.50)
 """Circumstellar / photospheric luminosity in the rest-frame W3 band: the range of the 12 µm
@@ -82,3 +82,44 @@ def circumstellar_shape(wave_aa):
     """
     wave = np.ascontiguousarray(wave_aa, dtype=float)
     return _shape_cached(wave.tobytes()).copy()
+
+
+class CircumstellarDust:
+    """The circumstellar emission of a bagpipes model's stars, on its wavelength sampling.
+
+    Parameters
+    ----------
+    wave_rest : array_like
+        The model's rest-frame wavelengths (vacuum Å), those of ``model.wavelengths``.
+    """
+
+    def __init__(self, wave_rest):
+        import speclite.filters
+
+        from specir.sim.photometry import filter_wavelength_aa
+
+        w3 = speclite.filters.load_filter("wise2010-W3")
+        wave = np.asarray(wave_rest, float)
+        self.wave_rest = wave
+        resp = np.interp(wave, filter_wavelength_aa(w3), w3.response, left=0.0, right=0.0)
+        self._idx = np.flatnonzero(resp > 0)
+        self._weight = (resp * wave * np.gradient(wave))[self._idx]  # photon counting
+        self.shape = circumstellar_shape(wave)
+        self._shape_w3 = float(self._weight @ self.shape[self._idx])
+
+    def w3_luminosity(self, spectrum):
+        """Rest-frame W3 band average of ``spectrum`` (any f_λ on the model's sampling)."""
+        return float(self._weight @ np.asarray(spectrum)[self._idx])
+
+    def flux(self, model, ratio, z):
+        """Observed f_λ (erg/s/cm²/Å) of the dust around ``model``'s stars after its update.
+
+        ``ratio``: circumstellar / photospheric light in the rest-frame W3 band; ``model`` a
+        bagpipes ``model_galaxy`` just updated (its star-formation history and distance).
+        """
+        if ratio <= 0.0:
+            return np.zeros_like(self.shape)
+        grid = model.stellar.grid[self._idx]  # (wave, metallicity, age), L_sun/Å per M_sun
+        photosphere = np.einsum("wma,ma->w", grid, model.sfh.ceh.grid)
+        scale = ratio * float(self._weight @ photosphere) / self._shape_w3
+        return scale * self.shape * 3.826e33 / (model.lum_flux * (1.0 + z))

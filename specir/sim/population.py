@@ -8,7 +8,13 @@ import numpy as np
 
 from specir.sim.cosmo import age_gyr, comoving_volume, luminosity_distance_cm
 
-__all__ = ["draw_population", "dust_emission", "estimate_rmag", "qpah_relation"]
+__all__ = [
+    "age_support",
+    "draw_population",
+    "dust_emission",
+    "estimate_rmag",
+    "qpah_relation",
+]
 
 # Baldry et al. (2012) double-Schechter stellar mass function (GAMA, z < 0.06).
 _SMF_LOGMSTAR, _SMF_PHI1, _SMF_A1, _SMF_PHI2, _SMF_A2 = 10.66, 3.96e-3, -0.35, 0.79e-3, -1.47
@@ -23,6 +29,31 @@ _KCORR_SLOPE = {False: 0.6, True: 2.0}
 _CORR = {False: (1.198, -1.940, 1.059), True: (0.642, -1.645, 0.165)}
 _MARGIN_MAG = {False: 0.65, True: 0.32}
 _QPAH_POOR_RATIO = 1.0 / 3.55  # Draine et al. (2007): median q_PAH 1.0% vs 3.55%
+
+
+STAR_FORMING_AGE_FRACTION = (0.35, 0.95)
+"""Age (time since the onset of star formation) of star-forming galaxies, as a fraction of the
+age of the universe at their redshift (uniform)."""
+QUIESCENT_QUENCHED_GYR = (0.3, 3.0)
+"""Quiescent galaxies' age is the age of the universe less this (Gyr, uniform): they formed
+early."""
+MIN_AGE_GYR = 1.0
+"""No galaxy's stars are younger than this (Gyr)."""
+
+
+def age_support(z):
+    """(lowest, highest) age in Gyr that :func:`draw_population` gives a galaxy at ``z``.
+
+    Examples
+    --------
+    >>> lo, hi = age_support(0.1)
+    >>> bool(1.0 <= lo < hi < float(age_gyr(0.1)))
+    True
+    """
+    t = float(age_gyr(z))
+    lo = min(STAR_FORMING_AGE_FRACTION[0] * t, t - QUIESCENT_QUENCHED_GYR[1])
+    hi = max(STAR_FORMING_AGE_FRACTION[1] * t, t - QUIESCENT_QUENCHED_GYR[0])
+    return max(MIN_AGE_GYR, lo), min(t - 0.05, hi)
 
 
 _MS_ANCHOR_AGE = float(age_gyr(0.05))  # Gyr; the median redshift of Renzini & Peng (2015)
@@ -162,10 +193,10 @@ def _star_formation(logm, z, quiescent, rng, cfg):
     t_univ = age_gyr(z)
     age = np.where(
         quiescent,
-        t_univ - rng.uniform(0.3, 3.0, n),
-        t_univ * rng.uniform(0.35, 0.95, n),
+        t_univ - rng.uniform(*QUIESCENT_QUENCHED_GYR, n),
+        t_univ * rng.uniform(*STAR_FORMING_AGE_FRACTION, n),
     )
-    age = np.clip(age, 1.0, t_univ - 0.05)
+    age = np.clip(age, MIN_AGE_GYR, t_univ - 0.05)
     live = np.where(quiescent, 0.58, 0.65)  # surviving mass fraction (BC03, Kroupa)
     s = np.clip(10.0**log_ssfr * live * age * 1e9, 1e-6, 1.95)
     sfh = {

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from specir.grid import grid_wavelength
-from specir.sim.agb import circumstellar_shape
+from specir.sim.agb import CircumstellarDust
 from specir.sim.photometry import filter_wavelength_aa
 
 __all__ = ["GalaxySED", "air_to_vacuum"]
@@ -137,20 +137,7 @@ class GalaxySED:
         self.spec_slice = np.flatnonzero(np.isclose(dlog, np.log1p(0.5 / R_SPEC), rtol=1e-6))
         """Indices of the uniformly sampled optical region (for convolution)."""
         self.dlnlam = float(np.log1p(0.5 / R_SPEC))
-        self._agb_setup()
-
-    def _agb_setup(self):
-        """Rest-frame W3 band weights and the circumstellar spectral shape (:mod:`.agb`)."""
-        import speclite.filters
-
-        w3 = speclite.filters.load_filter("wise2010-W3")
-        wave = self.wave_rest
-        resp = np.interp(wave, filter_wavelength_aa(w3), w3.response, left=0.0, right=0.0)
-        self._w3_idx = np.flatnonzero(resp > 0)
-        dlam = np.gradient(wave)[self._w3_idx]
-        self._w3_weight = (resp * wave)[self._w3_idx] * dlam  # photon counting
-        self._agb_shape = circumstellar_shape(wave)
-        self._agb_shape_w3 = float(self._w3_weight @ self._agb_shape[self._w3_idx])
+        self.agb = CircumstellarDust(self.wave_rest)
 
     def compute(self, params):
         """Observed-frame f_λ (erg/s/cm²/Å) at ``wave_rest * (1 + z)`` and bagpipes' truths.
@@ -169,18 +156,8 @@ class GalaxySED:
             self._model.update(_components(params))
         sfh = self._model.sfh
         flux = np.array(self._model.spectrum_full, dtype=float)
-        flux += self._circumstellar(float(params.get("agb_ratio", 0.0)), float(params["z"]))
+        flux += self.agb.flux(self._model, float(params.get("agb_ratio", 0.0)), float(params["z"]))
         return flux, {
             "log_mstar": float(sfh.stellar_mass),
             "log_sfr": float(np.log10(max(sfh.sfr, 1e-6))),
         }
-
-    def _circumstellar(self, ratio, z):
-        """Observed f_λ of the AGB circumstellar dust (after :meth:`compute`'s update)."""
-        if ratio <= 0.0:
-            return 0.0
-        m = self._model
-        grid = m.stellar.grid[self._w3_idx]  # (wave, metallicity, age), L_sun/Å per M_sun
-        photosphere = np.einsum("wma,ma->w", grid, m.sfh.ceh.grid)
-        scale = ratio * float(self._w3_weight @ photosphere) / self._agb_shape_w3
-        return scale * self._agb_shape * 3.826e33 / (m.lum_flux * (1.0 + z))

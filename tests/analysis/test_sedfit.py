@@ -4,7 +4,8 @@ import os
 import numpy as np
 import pytest
 
-from specir.analysis.sedfit import FitterConfig, fit_data, fitter_config, simulator_dust
+from specir.analysis.sedfit import FitterConfig, fit_data, fitter_config
+from specir.analysis.simpriors import simulator_dust
 from specir.errors import SpecIRInputError
 
 
@@ -29,8 +30,8 @@ def test_matched_model_at_the_true_parameters_is_the_simulator(tmp_path):
     import warnings
 
     from specir.analysis import sedfit
+    from specir.sim.agb import CircumstellarDust
     from specir.sim.config import SimConfig
-    from specir.sim.photometry import band_fluxes_mjy
     from specir.sim.sed import air_to_vacuum
     from specir.sim.survey import _observed_galaxies
 
@@ -50,8 +51,8 @@ def test_matched_model_at_the_true_parameters_is_the_simulator(tmp_path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = bagpipes.model_galaxy(comp, filt_list=sedfit._filter_files(sedfit._WISE))
-        wave = air_to_vacuum(model.wavelengths) * (1.0 + p["z"])
-        wise = band_fluxes_mjy(wave, np.asarray(model.spectrum_full, float))[5:]
+        agb = CircumstellarDust(air_to_vacuum(model.wavelengths))
+        wise = sedfit.model_wise(model, cfg, p["z"], agb, p["agb_ratio"])
         truth = np.array([row[f"w{i}_flux_true"] for i in range(1, 5)])
         np.testing.assert_allclose(-2.5 * np.log10(wise / truth), 0.0, atol=0.02)
         checked += 1
@@ -122,3 +123,24 @@ def test_sedfit_command_fits_scores_and_resumes(small_survey, small_survey_frame
     assert main(argv) == 0
     assert json.loads(files[1].read_text())["config"]["eta"] != 2.0
     assert files[0].stat().st_mtime_ns == mtimes[files[0]]
+
+
+def test_matched_priors_are_the_simulators_population_standard_stays_flat():
+    from specir.analysis import sedfit
+    from specir.analysis.simpriors import simulator_metallicity_prior
+    from specir.sim.config import SimConfig
+    from specir.sim.population import age_support, draw_population
+
+    matched = sedfit.components(fitter_config("matched"), 0.1, {})["delayed"]
+    standard = sedfit.components(fitter_config("standard"), 0.1, {})["exponential"]
+    assert matched["age"] == pytest.approx(age_support(0.1))
+    assert standard["age"][0] == pytest.approx(0.05)
+    assert matched["metallicity_prior"] == "Gaussian" and "metallicity_prior" not in standard
+    # every drawn galaxy lies inside the matched age prior; the Z prior has its spread
+    pop = draw_population(3000, np.random.default_rng(8), SimConfig())
+    limits = np.array([age_support(z) for z in pop["z"]])
+    assert np.all((pop["age"] >= limits[:, 0]) & (pop["age"] <= limits[:, 1]))
+    mu, sd = simulator_metallicity_prior()
+    assert mu == pytest.approx(np.mean(pop["z_star"]), abs=0.05)
+    assert sd == pytest.approx(np.std(pop["z_star"]), rel=0.1)
+    assert fitter_config("matched").agb_dust and not fitter_config("standard").agb_dust

@@ -54,7 +54,7 @@ def sed():
 
 
 def _w3_rest(sed, flux):
-    return float(sed._w3_weight @ flux[sed._w3_idx])
+    return sed.agb.w3_luminosity(flux)
 
 
 def test_circumstellar_w3_is_ratio_times_photospheric(sed):
