@@ -9,7 +9,9 @@ fraction of rows flagged out of distribution. For each cut it also reports ``med
 median change of the predicted magnitudes from the full to the cut spectrum over *all* rows: the
 median bias is taken over WISE detections, a set selected on the outcome, so a model that rightly
 regresses towards the population when light is missing shows a bias there that ``median_shift``,
-free of that selection, separates from a drift of the predictions themselves. Predictions go
+free of that selection, separates from a drift of the predictions themselves; on a simulated
+catalog ``bias_vs_true``, the median of prediction minus the noise-free true magnitude over
+all rows, measures the bias itself without that selection. Predictions go
 through the same out-of-distribution treatment as ``predict_ir``
 (:func:`specir.predict.treated_outputs`). ``specir evaluate`` writes the result as ``stress``
 next to the held-out metrics.
@@ -59,6 +61,7 @@ def _summary(scores, pred):
         "coverage_68": {b: bands[b].get("coverage_68") for b in BAND_NAMES},
         "coverage_68_interval": {b: bands[b].get("coverage_68_interval") for b in BAND_NAMES},
         "bias": {b: bands[b].get("bias") for b in BAND_NAMES},
+        "bias_vs_true": {b: bands[b].get("vs_true", {}).get("bias") for b in BAND_NAMES},
         "nmad": {b: bands[b].get("nmad") for b in BAND_NAMES},
         "median_sigma": {
             b: float(np.median(pred["mag_sig"][:, i])) for i, b in enumerate(BAND_NAMES)

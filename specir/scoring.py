@@ -137,9 +137,13 @@ def _band_scores(pred, data, idx, det):
         m = gauss_stats(mu[d, i], sig[d, i], mag[d, i], err[d, i], half68=half)
         t = np.isfinite(true_mag[:, i])
         if t.any():
+            r_true = mu[t, i] - true_mag[t, i]
             m["vs_true"] = {
-                "rms": rms(mu[t, i] - true_mag[t, i]),
-                "nmad": nmad(mu[t, i] - true_mag[t, i]),
+                "n": int(t.sum()),
+                "bias": float(np.median(r_true)),
+                "rms": rms(r_true),
+                "nmad": nmad(r_true),
+                "chi2_n": chi_stats(r_true / sig[t, i])["chi2_n"],
             }
         out[b] = m
     return out

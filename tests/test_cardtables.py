@@ -149,3 +149,23 @@ def test_training_time_and_hardware_come_from_the_card(card):
     assert "Training took 10 min wall on Some GPU (cuda:0; 16 cores" in text
     changed.pop("train_hardware")  # bundles trained before the card recorded it
     assert "Training took 10 min wall:" in heldout_rst(changed)
+
+
+def test_stress_bias_is_judged_against_the_truth_where_the_card_has_it():
+    from specir.cardtables import _stress_line
+
+    bands = ("w1", "w2", "w3", "w4")
+    summary = {
+        "chi2_n": dict.fromkeys(bands, 1.0),
+        "bias": dict.fromkeys(bands, 0.2),  # detections: selected on the outcome
+        "nmad": dict.fromkeys(bands, 0.2),
+        "median_sigma": dict.fromkeys(bands, 0.2),
+        "flagged_ood": 0.0,
+    }
+    assert "not met (χ²_N ≤ 1.3, absolute bias over detections" in _stress_line("cut", summary)
+    summary["bias_vs_true"] = dict.fromkeys(bands, 0.01)
+    line = _stress_line("cut", summary)
+    assert "— met (χ²_N ≤ 1.3, absolute bias against the truth ≤ 0.05 mag)" in line
+    assert "against the noise-free truth over all rows W1 +0.01" in line
+    summary["bias_vs_true"]["w4"] = -0.08
+    assert "not met" in _stress_line("cut", summary)

@@ -66,3 +66,16 @@ def test_score_counts_detections_and_scores_agn_on_true_agn():
     assert "vs_true" not in s["bands"]["w1"] and "q_pah" not in s
     chi = normalised_residuals(pred, data, idx, 2.0)
     assert len(chi[3]) == 5 and np.allclose(chi[0], 0.1 / np.sqrt(0.02))
+
+
+def test_scores_against_the_truth_count_every_row_not_only_detections():
+    from specir.bands import mag_to_mjy
+
+    data, idx = _data(), np.arange(6)
+    true_mag = data["mag"] - 0.05  # observed 0.05 mag fainter than the truth
+    data["flux_true"] = mag_to_mjy(true_mag)
+    pred = {"mag_mu": data["mag"] + 0.1, "mag_sig": np.full((6, 4), 0.3)}
+    w4 = score(pred, data, idx)["bands"]["w4"]
+    assert w4["n"] == 5 and w4["vs_true"]["n"] == 6  # the undetected row counts vs the truth
+    assert w4["vs_true"]["bias"] == pytest.approx(0.15)
+    assert w4["vs_true"]["chi2_n"] == pytest.approx((0.15 / 0.3) ** 2)

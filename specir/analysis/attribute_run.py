@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from specir.analysis.attribute import (
+    MAX_STEPS,
     OUTPUTS,
     integrated_gradients,
     relative_error,
@@ -186,7 +187,7 @@ def _run_ig(bundle, data, outputs, r_mag, baseline, n_steps, max_steps, batch_si
 
 def attribute_catalog(
     bundle, catalog, out, *, bands=("w1", "w2", "w3", "w4"), n=0, baseline="smooth", n_steps=32,
-    max_steps=1024, batch_size=16, z_edges=Z_EDGES, ablation=True,
+    max_steps=MAX_STEPS, batch_size=16, z_edges=Z_EDGES, ablation=True,
 ):  # fmt: skip
     """Attribute, stack and summarise a catalog's spectra (see the module docstring).
 

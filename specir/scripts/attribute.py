@@ -9,6 +9,8 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser):
     """Add the ``attribute`` options to an argparse parser."""
+    from specir.analysis.attribute import MAX_STEPS
+
     parser.add_argument("bundle", help="model bundle directory (or installed name: default)")
     parser.add_argument("catalog", help="HATS catalog of spectra")
     parser.add_argument("--out", required=True, help="output folder (JSON, NPZ, PNG)")
@@ -17,7 +19,10 @@ def add_arguments(parser):
     parser.add_argument("--baseline", default="smooth", choices=("smooth", "zero"))
     parser.add_argument("--steps", type=int, default=32, help="integration steps")
     parser.add_argument(
-        "--max-steps", type=int, default=1024, help="steps for spectra that miss 1%% completeness"
+        "--max-steps",
+        type=int,
+        default=MAX_STEPS,
+        help="most steps for spectra that miss 1%% completeness (doubled up to this)",
     )
     parser.add_argument(
         "--no-ablation", action="store_true", help="skip the run without the total magnitude"
