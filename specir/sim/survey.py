@@ -211,6 +211,22 @@ def _simulate_chunks(work, n, seed, config, n_workers):
     return files
 
 
+def simulator_label() -> str:
+    """``specir.sim <version>``, plus the source commit when the code runs from a git checkout
+    (the installed version can be older than the source a development tree runs).
+
+    Examples
+    --------
+    >>> simulator_label().startswith("specir.sim ")
+    True
+    """
+    from specir import __version__
+    from specir.card import code_commit
+
+    commit = code_commit()
+    return f"specir.sim {__version__}" + (f" (source {commit})" if commit else "")
+
+
 def write_survey(
     path, *, n, seed, config=None, n_workers=None, keep_chunks=False, group_rows=20_000
 ):
@@ -249,8 +265,6 @@ def write_survey(
     work = path.parent / f"{path.name}_chunks"
     manifest = _check_manifest(work, n, seed, config)
     files = _simulate_chunks(work, n, seed, config, n_workers)
-    from specir import __version__
-
     write_hats(
         path,
         files,
@@ -258,7 +272,7 @@ def write_survey(
         group_rows=group_rows,
         properties={
             "specir_simulated": "true: every row is a simulated galaxy, not an observation",
-            "specir_simulator": f"specir.sim {__version__}",
+            "specir_simulator": simulator_label(),
             "specir_sim_n": str(int(n)),
             "specir_sim_seed": str(int(seed)),
             "specir_sim_config": json.dumps(manifest["config"], separators=(",", ":")),
