@@ -135,7 +135,7 @@ def _band_scores(pred, data, idx, det):
         d = det[:, i]
         half = pred["mag_half68"][d, i] if "mag_half68" in pred else None
         m = gauss_stats(mu[d, i], sig[d, i], mag[d, i], err[d, i], half68=half)
-        t = np.isfinite(true_mag[:, i])
+        t = np.isfinite(true_mag[:, i]) & np.isfinite(mu[:, i]) & np.isfinite(sig[:, i])
         if t.any():
             r_true = mu[t, i] - true_mag[t, i]
             m["vs_true"] = {

@@ -79,3 +79,14 @@ def test_scores_against_the_truth_count_every_row_not_only_detections():
     assert w4["n"] == 5 and w4["vs_true"]["n"] == 6  # the undetected row counts vs the truth
     assert w4["vs_true"]["bias"] == pytest.approx(0.15)
     assert w4["vs_true"]["chi2_n"] == pytest.approx((0.15 / 0.3) ** 2)
+
+
+def test_a_nan_prediction_does_not_make_the_truth_bias_nan():
+    from specir.bands import mag_to_mjy
+
+    data, idx = _data(), np.arange(6)
+    data["flux_true"] = mag_to_mjy(data["mag"])
+    mu = data["mag"] + 0.1
+    mu[2] = np.nan  # a row whose prediction was withheld (out of distribution)
+    w1 = score({"mag_mu": mu, "mag_sig": np.full((6, 4), 0.2)}, data, idx)["bands"]["w1"]
+    assert w1["vs_true"]["n"] == 5 and w1["vs_true"]["bias"] == pytest.approx(0.1)

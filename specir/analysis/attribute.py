@@ -142,7 +142,7 @@ def integrated_gradients(
     import torch
     from captum.attr import IntegratedGradients
 
-    flux, valid, r_mag = _checked_inputs(outputs, flux, valid, r_mag)
+    flux, valid, r_mag = _checked_inputs(outputs, flux, valid, r_mag, n_steps, max_steps)
     n = len(flux)
     base = make_baseline(flux, valid, baseline)
     fwd = _forward_module(model)
@@ -169,7 +169,10 @@ def integrated_gradients(
     return {"attr": attr, "delta_f": delta_f, "error": error, "steps": steps}
 
 
-def _checked_inputs(outputs, flux, valid, r_mag):
+def _checked_inputs(outputs, flux, valid, r_mag, n_steps=1, max_steps=1):
+    for name, value in (("n_steps", n_steps), ("max_steps", max_steps)):
+        if not isinstance(value, int | np.integer) or value < 1:
+            raise SpecIRInputError(name, f"is {value!r}", "give a positive whole number of steps")
     unknown = [o for o in outputs if o not in OUTPUTS]
     if unknown:
         raise SpecIRInputError("outputs", f"{unknown} unknown", f"use names from {OUTPUTS}")

@@ -117,7 +117,11 @@ class CircumstellarDust:
         ``ratio``: circumstellar / photospheric light in the rest-frame W3 band; ``model`` a
         bagpipes ``model_galaxy`` just updated (its star-formation history and distance).
         """
-        if ratio <= 0.0:
+        if not (np.isfinite(ratio) and ratio >= 0.0):
+            from specir.errors import SpecIRInputError
+
+            raise SpecIRInputError("agb_ratio", f"is {ratio!r}", "give a finite ratio >= 0")
+        if ratio == 0.0:
             return np.zeros_like(self.shape)
         grid = model.stellar.grid[self._idx]  # (wave, metallicity, age), L_sun/Å per M_sun
         photosphere = np.einsum("wma,ma->w", grid, model.sfh.ceh.grid)

@@ -34,13 +34,13 @@ def _check(prefix, name, value, lo=None, hi=None, *, lo_open=False):
         raise SpecIRInputError(full, f"is {value}, above the allowed maximum {hi}", "lower it")
 
 
-def _check_range(prefix, name, pair, lo, hi):
+def _check_range(prefix, name, pair, lo, hi, *, allow_equal=False):
     full = f"{prefix}.{name}"
     if not isinstance(pair, tuple | list) or len(pair) != 2:
         raise SpecIRInputError(full, f"must be a pair (low, high), got {pair!r}", "give 2 numbers")
     for v in pair:
         _check(prefix, name, v, lo, hi)
-    if not pair[0] < pair[1]:
+    if not (pair[0] < pair[1] or (allow_equal and pair[0] == pair[1])):
         raise SpecIRInputError(full, f"low {pair[0]} is not below high {pair[1]}", "swap them")
 
 
@@ -90,17 +90,8 @@ class PopulationConfig:
         _check(p, "qpah_scatter", self.qpah_scatter, 0.0, 2.0)
         _check(p, "qpah_metal_rich", self.qpah_metal_rich, 0.47, 4.58)
         _check(p, "ism_fraction", self.ism_fraction, 0.05, 1.0)
-        agb = self.agb_ratio_range
-        if isinstance(agb, tuple | list) and len(agb) == 2:
-            for v in agb:
-                _check(p, "agb_ratio_range", v, 0.0, 5.0)
-            object.__setattr__(self, "agb_ratio_range", tuple(agb))
-        if not isinstance(agb, tuple | list) or len(agb) != 2 or agb[0] > agb[1]:
-            raise SpecIRInputError(
-                f"{p}.agb_ratio_range",
-                f"is {agb!r}",
-                "give [low, high] with low <= high, e.g. [0.5, 0.8] ([0, 0] leaves AGB dust out)",
-            )
+        _check_range(p, "agb_ratio_range", self.agb_ratio_range, 0.0, 5.0, allow_equal=True)
+        object.__setattr__(self, "agb_ratio_range", tuple(self.agb_ratio_range))
         object.__setattr__(self, "sky_patch", tuple(self.sky_patch))
         if self.sky_patch:
             if len(self.sky_patch) != 4:

@@ -39,6 +39,8 @@ QUIESCENT_QUENCHED_GYR = (0.3, 3.0)
 early."""
 MIN_AGE_GYR = 1.0
 """No galaxy's stars are younger than this (Gyr)."""
+LATEST_ONSET_GYR = 0.05
+"""Star formation began at least this long (Gyr) before the galaxy is observed."""
 
 
 def age_support(z):
@@ -53,7 +55,7 @@ def age_support(z):
     t = float(age_gyr(z))
     lo = min(STAR_FORMING_AGE_FRACTION[0] * t, t - QUIESCENT_QUENCHED_GYR[1])
     hi = max(STAR_FORMING_AGE_FRACTION[1] * t, t - QUIESCENT_QUENCHED_GYR[0])
-    return max(MIN_AGE_GYR, lo), min(t - 0.05, hi)
+    return max(MIN_AGE_GYR, lo), min(t - LATEST_ONSET_GYR, hi)
 
 
 _MS_ANCHOR_AGE = float(age_gyr(0.05))  # Gyr; the median redshift of Renzini & Peng (2015)
@@ -196,7 +198,7 @@ def _star_formation(logm, z, quiescent, rng, cfg):
         t_univ - rng.uniform(*QUIESCENT_QUENCHED_GYR, n),
         t_univ * rng.uniform(*STAR_FORMING_AGE_FRACTION, n),
     )
-    age = np.clip(age, MIN_AGE_GYR, t_univ - 0.05)
+    age = np.clip(age, MIN_AGE_GYR, t_univ - LATEST_ONSET_GYR)
     live = np.where(quiescent, 0.58, 0.65)  # surviving mass fraction (BC03, Kroupa)
     s = np.clip(10.0**log_ssfr * live * age * 1e9, 1e-6, 1.95)
     sfh = {

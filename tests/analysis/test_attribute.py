@@ -62,6 +62,9 @@ def test_unknown_output_and_baseline_are_refused():
         integrated_gradients(None, x, x, [0.1], [1.0], outputs=("w5_mean",))
     with pytest.raises(SpecIRInputError, match="baseline"):
         make_baseline(x, x > 0, "mean")
+    for bad in ({"n_steps": 0}, {"max_steps": -5}, {"n_steps": 2.5}):
+        with pytest.raises(SpecIRInputError, match="steps"):
+            integrated_gradients(None, x, x, [0.1], [1.0], **bad)
 
 
 def test_attribute_command(small_survey, tmp_path):

@@ -86,3 +86,9 @@ def test_quiescent_w2_w3_reddens_star_forming_w3_barely_moves():
     assert 0.15 < w23(q1) - w23(q0) < 0.5
     assert abs(d1["w3_mag"] - d0["w3_mag"]) < 0.05
     assert abs((q1["w1_mag"] - q1["w2_mag"]) - (q0["w1_mag"] - q0["w2_mag"])) < 0.06
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -0.1])
+def test_a_bad_ratio_is_refused_not_a_nan_sed(sed, bad):
+    with pytest.raises(SpecIRInputError, match="agb_ratio"):
+        sed.agb.flux(sed._model, bad, 0.05)
