@@ -111,6 +111,11 @@ class FitterConfig:
         for name in ("bin", "n_live", "n_eff", "n_networks", "n_posterior"):
             if int(getattr(self, name)) < 1:
                 raise SpecIRInputError(name, f"is {getattr(self, name)}", "use a positive integer")
+        for name in ("free_nebular", "population_priors", "agb_dust"):
+            if not isinstance(getattr(self, name), bool):  # "false" in a TOML file is truthy
+                raise SpecIRInputError(name, f"is {getattr(self, name)!r}", "use true or false")
+        if not (isinstance(self.r_spec, int | float) and 30.0 <= self.r_spec <= 1e5):
+            raise SpecIRInputError("r_spec", f"is {self.r_spec!r}", "use a sampling R of 30-1e5")
 
 
 SETUPS = {

@@ -144,3 +144,13 @@ def test_matched_priors_are_the_simulators_population_standard_stays_flat():
     assert mu == pytest.approx(np.mean(pop["z_star"]), abs=0.05)
     assert sd == pytest.approx(np.std(pop["z_star"]), rel=0.1)
     assert fitter_config("matched").agb_dust and not fitter_config("standard").agb_dust
+
+
+@pytest.mark.parametrize(("key", "value"), [("population_priors", '"false"'), ("r_spec", "0")])
+def test_fitter_config_refuses_a_string_bool_and_a_bad_resolution(tmp_path, key, value):
+    from specir.errors import SpecIRInputError
+
+    path = tmp_path / "bad.toml"
+    path.write_text(f'name = "x"\n{key} = {value}\n')
+    with pytest.raises(SpecIRInputError, match=key):
+        fitter_config(str(path))
