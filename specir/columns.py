@@ -124,7 +124,7 @@ AGN_THRESHOLD = 0.5
 """``log_lagn`` is reported where ``p_agn >= AGN_THRESHOLD`` and is NaN elsewhere.
 
 The more-likely-than-not decision of the AGN head, a classifier trained with binary cross-entropy
-on ``agn_type_true > 0`` (see :func:`specir.fitting.ir_loss`).
+on ``agn_type_true > 0`` (see :func:`specir.likelihood.ir_loss`).
 """
 
 IDENTITY_COLUMNS = (

@@ -1,25 +1,14 @@
-"""The training loop: likelihood, standardisation and early-stopped, resumable optimisation.
+"""The training loop: standardisation and early-stopped, resumable optimisation.
 
 :func:`fit` trains any network that returns the heads of :class:`~specir.model.SpecIRNet`
 (the spectrum model of ``specir train`` and the photometry baseline of ``specir evaluate``),
 so both use one loop. It needs only the hyperparameters of a
 :class:`~specir.train.TrainConfig` (``epochs``, ``batch_size``, ``lr``, ``weight_decay``,
 ``patience``, ``seed``, ``device``, ``snr_detect``, ``censor_sigma_mag``,
-``total_mag_dropout``, ``likelihood``, ``student_dof`` and its ``fingerprint()``).
+``total_mag_dropout``, ``likelihood``, ``student_dof``, ``nondetections`` and its
+``fingerprint()``).
 
-Likelihood (per band, in Vega magnitudes), :func:`ir_loss`:
-
-- detections (``wNsnr >= snr_detect`` and finite ``wNsigmpro``): Gaussian negative
-  log-likelihood with ``σ_tot² = σ_pred² + wNsigmpro²``; with ``likelihood = "student_t"``
-  a Student-t of ``student_dof`` degrees of freedom ν whose standard deviation is ``σ_tot``
-  (scale ``σ_tot sqrt((ν - 2) / ν)``), so the σ the model reports keeps one meaning;
-- non-detections (AllWISE's ``wNmpro`` is then the 95% upper-limit magnitude ``m_lim``):
-  censored likelihood ``-log Φ((μ - m_lim) / σ_tot)`` with
-  ``σ_tot² = σ_pred² + censor_sigma_mag²`` (default 0.543 mag, the error of a S/N = 2 source);
-- a missing ``wNmpro`` is left out.
-
-log L_AGN is fitted (Gaussian NLL) only where an AGN exists; AGN presence has its own logit
-(binary cross-entropy on ``agn_type_true > 0``). q_PAH has a Gaussian NLL.
+The likelihood is that of :mod:`specir.likelihood`.
 """
 
 import logging
@@ -33,85 +22,16 @@ from specir.augment import augment_batch
 from specir.dataset import targets_from
 from specir.errors import SpecIRInputError
 from specir.inference import run_network
+from specir.likelihood import ir_loss, loss_options
 
-__all__ = ["LIKELIHOODS", "SPECTRUM_INPUTS", "fit", "ir_loss", "standardise_from"]
+__all__ = ["SPECTRUM_INPUTS", "fit", "standardise_from"]
 
 log = logging.getLogger(__name__)
 
 SPECTRUM_INPUTS = ("flux", "valid", "z", "norm", "r_mag")
 """Arrays of :func:`specir.dataset.read_catalog_arrays` that a spectrum model is fed, in order."""
-LIKELIHOODS = ("gaussian", "student_t")
-"""Likelihoods of the detected magnitudes that :func:`ir_loss` offers."""
-_TARGETS = ("mag", "mag_err", "log_lagn_true", "agn_type_true", "q_pah_true")
+_TARGETS = ("mag", "mag_err", "snr", "log_lagn_true", "agn_type_true", "q_pah_true")
 _VAL_BATCH = 1024
-
-
-def _student_t_nll(resid, var, dof):
-    """Negative log density of a Student-t of ``dof`` degrees of freedom and variance ``var``."""
-    import torch
-
-    scale2 = var * (dof - 2.0) / dof
-    const = math.lgamma(0.5 * dof) - math.lgamma(0.5 * (dof + 1)) + 0.5 * math.log(dof * math.pi)
-    return (
-        const + 0.5 * torch.log(scale2) + 0.5 * (dof + 1) * torch.log1p(resid**2 / (dof * scale2))
-    )
-
-
-def ir_loss(out, batch, *, censor_sigma_mag=0.543, likelihood="gaussian", student_dof=5.0):
-    """Negative log-likelihood of a batch; returns (total, dict of components).
-
-    ``batch`` holds tensors ``mag``, ``mag_err``, ``detected``, ``upper`` (n, bands),
-    ``log_lagn_true``, ``agn_type_true``, ``q_pah_true`` (n,; NaN where unknown).
-    ``likelihood`` is one of :data:`LIKELIHOODS` (of the detected magnitudes).
-    """
-    import torch
-    import torch.nn.functional as F
-
-    mu, logsig = out["mag_mu"], out["mag_logsig"]
-    var_pred = torch.exp(2 * logsig)
-    det, up = batch["detected"], batch["upper"]
-    obs = torch.nan_to_num(batch["mag"])
-    err = torch.nan_to_num(batch["mag_err"])
-    var_det = var_pred + err**2
-    if likelihood == "student_t":
-        nll_det = _student_t_nll(mu - obs, var_det, student_dof)
-    else:
-        nll_det = 0.5 * (torch.log(2 * math.pi * var_det) + (mu - obs) ** 2 / var_det)
-    sig_up = torch.sqrt(var_pred + censor_sigma_mag**2)
-    nll_up = -torch.special.log_ndtr((mu - obs) / sig_up)
-    n_mag = (det.sum() + up.sum()).clamp_min(1)
-    loss_mag = (torch.where(det, nll_det, 0).sum() + torch.where(up, nll_up, 0).sum()) / n_mag
-    parts = {"mag": loss_mag}
-    total = loss_mag
-
-    agn_known = torch.isfinite(batch["agn_type_true"])
-    if agn_known.any():
-        is_agn = (torch.nan_to_num(batch["agn_type_true"]) > 0).to(mu.dtype)
-        bce = F.binary_cross_entropy_with_logits(out["agn_logit"], is_agn, reduction="none")
-        parts["agn_class"] = bce[agn_known].mean()
-        total = total + parts["agn_class"]
-    for key, mname, sname in (
-        ("log_lagn_true", "lagn_mu", "lagn_logsig"),
-        ("q_pah_true", "qpah_mu", "qpah_logsig"),
-    ):
-        y = batch[key]
-        ok = torch.isfinite(y)
-        if key == "log_lagn_true":
-            ok = ok & (torch.nan_to_num(batch["agn_type_true"], nan=1.0) > 0)
-        if ok.any():
-            m, ls = out[mname][ok], out[sname][ok]
-            nll = ls + 0.5 * math.log(2 * math.pi) + 0.5 * ((y[ok] - m) / torch.exp(ls)) ** 2
-            parts[key] = nll.mean()
-            total = total + parts[key]
-    return total, parts
-
-
-def _loss_options(cfg):
-    return {
-        "censor_sigma_mag": cfg.censor_sigma_mag,
-        "likelihood": getattr(cfg, "likelihood", "gaussian"),
-        "student_dof": getattr(cfg, "student_dof", 5.0),
-    }
 
 
 def _tensors(data, idx, keys, detected, upper):
@@ -176,7 +96,7 @@ def validation_loss(model, data, idx, masks, cfg, inputs=SPECTRUM_INPUTS):
         sl = slice(s, s + _VAL_BATCH)
         batch = _tensors(data, idx[sl], _TARGETS, *masks)
         pred = {k: torch.as_tensor(v[sl], dtype=torch.float32) for k, v in out.items()}
-        loss, _ = ir_loss(pred, batch, **_loss_options(cfg))
+        loss, _ = ir_loss(pred, batch, **loss_options(cfg))
         total += float(loss) * len(idx[sl])
     return total / max(len(idx), 1)
 
@@ -257,7 +177,7 @@ class _Run:
                 b = augment_batch(b, augment, self.gen)
             b = {k: v.to(device) for k, v in b.items()}
             out = model(*(b[k] for k in inputs))
-            loss, _ = ir_loss(out, b, **_loss_options(cfg))
+            loss, _ = ir_loss(out, b, **loss_options(cfg))
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)

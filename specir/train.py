@@ -31,7 +31,8 @@ from specir.card import build_card, ood_statistics
 from specir.constants import Z_RANGE
 from specir.dataset import ColumnMap, read_catalog_arrays, split_labels, targets_from
 from specir.errors import SpecIRInputError
-from specir.fitting import LIKELIHOODS, SPECTRUM_INPUTS, fit, standardise_from
+from specir.fitting import SPECTRUM_INPUTS, fit, standardise_from
+from specir.likelihood import LIKELIHOODS, NONDETECTIONS
 from specir.inference import run_network
 from specir.model import ModelConfig, SpecIRNet
 from specir.scoring import metrics_for_split
@@ -84,6 +85,7 @@ class TrainConfig:
     calibrate_sigma: bool = False
     likelihood: str = "gaussian"
     student_dof: float = 5.0
+    nondetections: str = "flux"
     training_data: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -111,6 +113,12 @@ class TrainConfig:
         if self.likelihood not in LIKELIHOODS:
             raise SpecIRInputError(
                 "likelihood", f"is {self.likelihood!r}", f"use one of {', '.join(LIKELIHOODS)}"
+            )
+        if self.nondetections not in NONDETECTIONS:
+            raise SpecIRInputError(
+                "nondetections",
+                f"is {self.nondetections!r}",
+                f"use one of {', '.join(NONDETECTIONS)}",
             )
         if not (math.isfinite(self.student_dof) and self.student_dof > 2.0):
             raise SpecIRInputError(

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from specir.dataset import targets_from
-from specir.fitting import SPECTRUM_INPUTS, ir_loss, standardise_from, validation_loss
+from specir.fitting import SPECTRUM_INPUTS, standardise_from, validation_loss
+from specir.likelihood import ir_loss, low_snr_nll
 from specir.model import SpecIRNet
 
 
@@ -77,6 +78,7 @@ def test_validation_loss_matches_the_loss_of_one_direct_pass(
             *SPECTRUM_INPUTS,
             "mag",
             "mag_err",
+            "snr",
             "log_lagn_true",
             "agn_type_true",
             "q_pah_true",
@@ -135,3 +137,77 @@ def test_student_t_loss_forgives_an_outlier_more_than_the_gaussian():
     assert loss(1.0, "student_t") - loss(0.0, "student_t") < 0.25 * (
         loss(1.0, "gaussian") - loss(0.0, "gaussian")
     )
+
+
+def _faint_survey(mu0, n=4000, scatter=0.3, seed=3):
+    """AllWISE-style measurements of n galaxies of magnitude N(mu0, scatter); noise σ_f = 1."""
+    rng = np.random.default_rng(seed)
+    f = 10 ** (-0.4 * (mu0 + scatter * rng.standard_normal(n))) + rng.standard_normal(n)
+    det = f >= 2.0  # S/N = f
+    mag = np.where(det, -2.5 * np.log10(np.where(det, f, 1)), -2.5 * np.log10(f.clip(0) + 2))
+    err = np.where(det, 2.5 / np.log(10) / np.where(det, f, 1), np.nan)
+
+    def col(a):
+        return torch.tensor(a, dtype=torch.float32).reshape(n, 1).repeat(1, 4)
+
+    batch = _batch(mag, err, det, ~det)
+    batch["snr"] = col(f)
+    return batch, det.mean()
+
+
+def _best_mu(batch, mu0, sigma, **options):
+    n = batch["mag"].shape[0]
+    grid = np.arange(mu0 - 1.5, mu0 + 1.5, 0.02)
+    loss = [
+        float(
+            ir_loss(
+                {"mag_mu": torch.full((n, 4), g), "mag_logsig": torch.full((n, 4), np.log(sigma))},
+                batch,
+                **options,
+            )[0]
+        )
+        for g in grid
+    ]
+    return grid[int(np.argmin(loss))]
+
+
+@pytest.mark.parametrize("mu0", [0.0, 1.5])
+def test_flux_likelihood_recovers_faint_galaxies_the_censored_one_makes_too_bright(mu0):
+    # mostly non-detections (18% and 4% detected): the flux likelihood recovers the true mean
+    # magnitude; the censored one only asks for "fainter than the limit" and lands bright
+    batch, detected = _faint_survey(mu0)
+    assert detected < 0.2
+    assert abs(_best_mu(batch, mu0, 0.3) - mu0) < 0.1
+    assert _best_mu(batch, mu0, 0.3, nondetections="censored") - mu0 < -0.3
+
+
+def test_low_snr_nll_is_the_integral_over_the_predicted_magnitudes():
+    m = np.linspace(-10, 15, 200001)
+    for mu, sigma, mag, err, snr in [
+        (1.0, 0.3, 0.5, float("nan"), 0.3),  # upper limit of a weak positive flux
+        (0.0, 0.6, 0.7, float("nan"), -1.2),  # negative flux: limit at 2σ
+        (-0.4, 0.5, -0.8, 0.3, 3.6),  # a detection at S/N 3.6
+        (-1.5, 0.1, 0.4, float("nan"), 1.0),  # predicted far too bright for the limit
+    ]:
+        sig_f = 1 / snr if np.isfinite(err) else 1 / (max(snr, 0) + 2)
+        f_obs = 1.0 if np.isfinite(err) else snr * sig_f
+        prior = np.exp(-0.5 * ((m - mu) / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
+        f_true = 10 ** (-0.4 * (m - mag))
+        like = np.exp(-0.5 * ((f_obs - f_true) / sig_f) ** 2) / (sig_f * np.sqrt(2 * np.pi))
+        expected = -np.log(np.trapezoid(prior * like, m))
+        got = low_snr_nll(
+            *(torch.tensor(v, dtype=torch.float64) for v in (mu, sigma, mag, err, snr))
+        )
+        assert float(got) == pytest.approx(expected, abs=1e-3)
+    nan = torch.tensor(float("nan"))
+    assert torch.isnan(
+        low_snr_nll(torch.tensor(1.0), torch.tensor(0.3), torch.tensor(0.5), nan, nan)
+    )
+
+
+def test_flux_likelihood_leaves_bright_detections_to_the_magnitude_gaussian():
+    _, out = _out([15.5], logsig=np.log(0.1))
+    batch = _batch([15.0], [0.05], [True], [False])
+    plain, _ = ir_loss(out, batch)
+    batch["snr"] = torch.full((1, 4), 21.7)  # S/N of a 0.05 mag error
+    assert ir_loss(out, batch)[0].item() == pytest.approx(plain.item())
