@@ -32,8 +32,8 @@ from specir.constants import Z_RANGE
 from specir.dataset import ColumnMap, read_catalog_arrays, split_labels, targets_from
 from specir.errors import SpecIRInputError
 from specir.fitting import SPECTRUM_INPUTS, fit, standardise_from
-from specir.likelihood import LIKELIHOODS, NONDETECTIONS
 from specir.inference import run_network
+from specir.likelihood import LIKELIHOODS, NONDETECTIONS
 from specir.model import ModelConfig, SpecIRNet
 from specir.scoring import metrics_for_split
 from specir.support import measure_support

@@ -262,6 +262,7 @@ def write_survey(
     if path.exists():
         raise SpecIRInputError("out", f"{path} already exists", "choose a new output path")
     n_workers = n_workers or os.cpu_count() or 1
+    label = simulator_label()  # the code that simulates, not what the tree holds at the end
     work = path.parent / f"{path.name}_chunks"
     manifest = _check_manifest(work, n, seed, config)
     files = _simulate_chunks(work, n, seed, config, n_workers)
@@ -272,7 +273,7 @@ def write_survey(
         group_rows=group_rows,
         properties={
             "specir_simulated": "true: every row is a simulated galaxy, not an observation",
-            "specir_simulator": simulator_label(),
+            "specir_simulator": label,
             "specir_sim_n": str(int(n)),
             "specir_sim_seed": str(int(seed)),
             "specir_sim_config": json.dumps(manifest["config"], separators=(",", ":")),

@@ -166,3 +166,24 @@ def test_write_survey_hats_parallel_resumable(tmp_path):
     (tmp_path / "cat2_chunks" / "manifest.json").write_text('{"n": 1}')
     with pytest.raises(SpecIRInputError, match="different run"):
         write_survey(tmp_path / "cat2", n=24, seed=5, config=CFG)
+
+
+def test_survey_records_the_code_that_simulated_it_not_the_code_at_the_end(tmp_path, monkeypatch):
+    # a commit landing while a long survey runs must not relabel it
+    lsdb = pytest.importorskip("lsdb")
+    import specir.card
+    import specir.sim.survey as survey
+
+    simulated = []
+    real_chunks = survey._simulate_chunks
+
+    def chunks_then_commit(*args):
+        out = real_chunks(*args)
+        simulated.append(True)  # from here on the checkout holds another commit
+        return out
+
+    monkeypatch.setattr(survey, "_simulate_chunks", chunks_then_commit)
+    monkeypatch.setattr(specir.card, "code_commit", lambda: "later" if simulated else "c0ffee")
+    write_survey(tmp_path / "cat", n=8, seed=3, config=CFG, n_workers=1)
+    props = lsdb.open_catalog(tmp_path / "cat").hc_structure.catalog_info.model_dump()
+    assert props["specir_simulator"].endswith("(source c0ffee)")
