@@ -64,7 +64,7 @@ def low_snr_nll(mu, sigma, mag, mag_err, snr):
 
     Fluxes are in units of ``F(mag)``, the flux of the catalog magnitude: where ``mag_err`` is
     finite ``mag`` is a measurement (flux 1, error ``1 / snr``), otherwise AllWISE's 95% upper
-    limit (error ``1 / (max(snr, 0) + 2)``, flux ``snr`` errors). The true magnitude is
+    limit (error ``1 / (max(snr, 0) + 2)``, flux ``snr`` times that error). The true magnitude is
     integrated out with Gauss–Hermite quadrature of :data:`_HERMITE_NODES` nodes. Returns NaN
     where ``snr`` is not finite (the caller then falls back to the censored likelihood).
 
