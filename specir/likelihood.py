@@ -25,6 +25,7 @@ log L_AGN is fitted (Gaussian NLL) only where an AGN exists; AGN presence has it
 (binary cross-entropy on ``agn_type_true > 0``). q_PAH has a Gaussian NLL.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -59,6 +60,13 @@ def _student_t_nll(resid, var, dof):
     )
 
 
+@functools.lru_cache(maxsize=1)
+def _hermite():
+    """Gauss–Hermite nodes and log weights (normalised to sum 1), computed once per process."""
+    nodes, weights = np.polynomial.hermite.hermgauss(_HERMITE_NODES)
+    return nodes, np.log(weights / np.sqrt(np.pi))
+
+
 def low_snr_nll(mu, sigma, mag, mag_err, snr):
     """Negative log-likelihood of a faint WISE measurement, in flux, given ``N(mu, sigma)`` mags.
 
@@ -76,18 +84,20 @@ def low_snr_nll(mu, sigma, mag, mag_err, snr):
     """
     import torch
 
-    nodes, weights = np.polynomial.hermite.hermgauss(_HERMITE_NODES)
+    nodes, logw = _hermite()
     x = torch.as_tensor(nodes, dtype=mu.dtype, device=mu.device)
-    logw = torch.as_tensor(np.log(weights / np.sqrt(np.pi)), dtype=mu.dtype, device=mu.device)
+    logw = torch.as_tensor(logw, dtype=mu.dtype, device=mu.device)
     measured = torch.isfinite(mag_err)
-    s = torch.nan_to_num(snr)
+    usable = torch.isfinite(snr)
+    # a NaN/inf S/N is computed as 0 and masked at the end: no inf/NaN inside, so no NaN gradient
+    s = torch.where(usable, snr, torch.zeros_like(snr))
     sig_f = torch.where(measured, 1.0 / s.abs().clamp_min(1e-3), 1.0 / (s.clamp_min(0.0) + 2.0))
     f_obs = torch.where(measured, torch.ones_like(s), s * sig_f)
     dm = (mu - torch.nan_to_num(mag)).unsqueeze(-1) + math.sqrt(2.0) * sigma.unsqueeze(-1) * x
     f_true = 10.0 ** (-0.4 * dm.clamp_min(-_MAX_BRIGHTER))
     z = (f_obs.unsqueeze(-1) - f_true) / sig_f.unsqueeze(-1)
     nll = 0.5 * math.log(2 * math.pi) + torch.log(sig_f) - torch.logsumexp(logw - 0.5 * z**2, -1)
-    return torch.where(torch.isfinite(snr), nll, torch.nan)
+    return torch.where(usable, nll, torch.nan)
 
 
 def ir_loss(

@@ -211,3 +211,17 @@ def test_flux_likelihood_leaves_bright_detections_to_the_magnitude_gaussian():
     plain, _ = ir_loss(out, batch)
     batch["snr"] = torch.full((1, 4), 21.7)  # S/N of a 0.05 mag error
     assert ir_loss(out, batch)[0].item() == pytest.approx(plain.item())
+
+
+def test_broken_snr_values_give_finite_gradients_not_nan_weights():
+    # NaN, ±inf and negative S/N (a broken catalog) fall back or stay finite: one NaN
+    # gradient would poison every weight of the network
+    snr = [float("nan"), float("inf"), -float("inf"), -5.0, 0.0, 3.0]
+    n = len(snr)
+    mu, out = _out([15.0] * n, logsig=np.log(0.3))
+    err = [float("nan")] * 5 + [0.36]
+    batch = _batch([15.5] * n, err, [False] * 5 + [True], [True] * 5 + [False])
+    batch["snr"] = torch.tensor(snr).reshape(n, 1).repeat(1, 4)
+    loss, _ = ir_loss(out, batch)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(mu.grad).all()
