@@ -21,10 +21,11 @@ the nautilus nested sampler (bagpipes' alternative to MultiNest, which needs a c
     fixed dust-emission parameters (bagpipes' defaults q_PAH = 2 %, U_min = 1, γ = 0.01), no
     circumstellar dust, and broad flat priors (ages from 50 Myr, Z from 0.02 to 2.5 Z☉).
 
-Both fit the spectrum binned by :attr:`FitterConfig.bin` pixels, scaled to the galaxy's total
-r magnitude (the fibre sees a fraction of the light; the ugriz magnitudes are totals), with a
-second-order calibration polynomial fitted by maximum likelihood at each step, and ugriz with
-error floors :attr:`FitterConfig.ugriz_err_mag`. Each posterior sample's W1–W4 come from the
+Both fit the spectrum binned by :attr:`FitterConfig.bin` pixels, its vacuum wavelengths
+converted to air (bagpipes' models are in air), scaled to the galaxy's total r magnitude (the
+fibre sees a fraction of the light; the ugriz magnitudes are totals), with a second-order
+calibration polynomial fitted by maximum likelihood at each step, and ugriz with error floors
+:attr:`FitterConfig.ugriz_err_mag`. Each posterior sample's W1–W4 come from the
 full model SED through the same filter curves the simulator uses.
 """
 
@@ -225,10 +226,12 @@ def components(cfg, z, params):
 def fit_data(flux, ivar, ugriz, *, bin=12, ugriz_err_mag=(0.05, 0.02, 0.02, 0.02, 0.03)):
     """Spectrum binned and scaled to the total r magnitude, and ugriz in µJy, for bagpipes.
 
-    Returns ``(spectrum (m, 3): Å, erg/s/cm²/Å, error; photometry (5, 2): µJy, error; scale)``.
+    Returns ``(spectrum (m, 3): air Å, erg/s/cm²/Å, error; photometry (5, 2): µJy, error;
+    scale)``; the wavelengths are in air, as bagpipes' models are.
     """
     from specir.grid import grid_wavelength
     from specir.sim.photometry import band_fluxes_mjy
+    from specir.sim.sed import vacuum_to_air
 
     wave = grid_wavelength()
     flux, ivar = np.asarray(flux, float), np.asarray(ivar, float)
@@ -247,7 +250,9 @@ def fit_data(flux, ivar, ugriz, *, bin=12, ugriz_err_mag=(0.05, 0.02, 0.02, 0.02
     fb = (np.where(good, flux, 0.0)[sl].reshape(m, bin) * w).sum(axis=1) / np.maximum(wsum, 1e-30)
     err = np.where(wsum > 0, 1.0 / np.sqrt(np.maximum(wsum, 1e-30)), 1e20)
     fb = np.where(wsum > 0, fb, np.interp(wave[sl].reshape(m, bin).mean(1), wave, filled * 1e17))
-    spectrum = np.c_[wave[sl].reshape(m, bin).mean(1), fb * 1e-17 * scale, err * 1e-17 * scale]
+    # bagpipes' models are in air wavelengths: the fitted spectrum must be too (83 km/s off)
+    wave_air = vacuum_to_air(wave[sl].reshape(m, bin).mean(1))
+    spectrum = np.c_[wave_air, fb * 1e-17 * scale, err * 1e-17 * scale]
     ujy = 3631e6 * 10.0 ** (-0.4 * np.asarray(ugriz, float))
     photometry = np.c_[ujy, ujy * np.asarray(ugriz_err_mag) * np.log(10.0) / 2.5]
     return spectrum, photometry, float(scale)

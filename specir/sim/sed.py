@@ -23,7 +23,7 @@ from specir.grid import grid_wavelength
 from specir.sim.agb import CircumstellarDust
 from specir.sim.photometry import filter_wavelength_aa
 
-__all__ = ["GalaxySED", "air_to_vacuum"]
+__all__ = ["GalaxySED", "air_to_vacuum", "vacuum_to_air"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,28 @@ def air_to_vacuum(wave):
     air = wave > 2000.0
     if np.any(air):
         out[air] = air_to_vac(wave[air] * u.AA, method="Morton2000", scheme="inversion").value
+    return out
+
+
+def vacuum_to_air(wave):
+    """Vacuum to air wavelengths in Å above 2000 Å, the inverse of :func:`air_to_vacuum`.
+
+    bagpipes' models are sampled in air above 2000 Å; a spectrum in vacuum wavelengths handed
+    to a bagpipes fit must be converted, or its lines sit 83 km/s off the model's.
+
+    Examples
+    --------
+    >>> round(float(vacuum_to_air(air_to_vacuum(6562.80))), 3)
+    6562.8
+    """
+    import astropy.units as u
+    from specutils.utils.wcs_utils import vac_to_air
+
+    wave = np.asarray(wave, dtype=float)
+    out = wave.copy()
+    vac = wave > 2000.0
+    if np.any(vac):
+        out[vac] = vac_to_air(wave[vac] * u.AA, method="Morton2000").value
     return out
 
 
