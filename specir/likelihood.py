@@ -37,6 +37,7 @@ __all__ = [
     "ir_loss",
     "loss_options",
     "low_snr_nll",
+    "mag_nll",
 ]
 
 LIKELIHOODS = ("gaussian", "student_t")
@@ -100,8 +101,9 @@ def low_snr_nll(mu, sigma, mag, mag_err, snr):
     return torch.where(usable, nll, torch.nan)
 
 
-def ir_loss(
-    out,
+def mag_nll(
+    mu,
+    logsig,
     batch,
     *,
     censor_sigma_mag=0.543,
@@ -109,17 +111,14 @@ def ir_loss(
     student_dof=5.0,
     nondetections="flux",
 ):
-    """Negative log-likelihood of a batch; returns (total, dict of components).
+    """Per-measurement negative log-likelihood of the WISE magnitudes, shape (n, bands).
 
-    ``batch`` holds tensors ``mag``, ``mag_err``, ``detected``, ``upper`` (n, bands), ``snr``
-    (n, bands; optional), ``log_lagn_true``, ``agn_type_true``, ``q_pah_true`` (n,; NaN where
-    unknown). ``likelihood`` is one of :data:`LIKELIHOODS` (of the detected magnitudes),
-    ``nondetections`` one of :data:`NONDETECTIONS`.
+    ``mu`` and ``logsig`` are the predicted magnitudes and log σ; ``batch`` holds ``mag``,
+    ``mag_err``, ``detected``, ``upper`` and optionally ``snr``. Entries that are neither
+    detections nor upper limits are 0 (:func:`ir_loss` averages over the others).
     """
     import torch
-    import torch.nn.functional as F
 
-    mu, logsig = out["mag_mu"], out["mag_logsig"]
     var_pred = torch.exp(2 * logsig)
     det, up = batch["detected"], batch["upper"]
     obs = torch.nan_to_num(batch["mag"])
@@ -137,8 +136,41 @@ def ir_loss(
         nll_up = torch.where(ok, nll_flux, nll_up)
         low = ok & (torch.nan_to_num(batch["snr"], nan=math.inf) < FLUX_LIKELIHOOD_SNR)
         nll_det = torch.where(low, nll_flux, nll_det)
+    return torch.where(det, nll_det, 0) + torch.where(up, nll_up, 0)
+
+
+def ir_loss(
+    out,
+    batch,
+    *,
+    censor_sigma_mag=0.543,
+    likelihood="gaussian",
+    student_dof=5.0,
+    nondetections="flux",
+):
+    """Negative log-likelihood of a batch; returns (total, dict of components).
+
+    ``batch`` holds tensors ``mag``, ``mag_err``, ``detected``, ``upper`` (n, bands), ``snr``
+    (n, bands; optional), ``log_lagn_true``, ``agn_type_true``, ``q_pah_true`` (n,; NaN where
+    unknown). ``likelihood`` is one of :data:`LIKELIHOODS` (of the detected magnitudes),
+    ``nondetections`` one of :data:`NONDETECTIONS`; the magnitudes' term is :func:`mag_nll`.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    mu = out["mag_mu"]
+    det, up = batch["detected"], batch["upper"]
+    nll = mag_nll(
+        mu,
+        out["mag_logsig"],
+        batch,
+        censor_sigma_mag=censor_sigma_mag,
+        likelihood=likelihood,
+        student_dof=student_dof,
+        nondetections=nondetections,
+    )
     n_mag = (det.sum() + up.sum()).clamp_min(1)
-    loss_mag = (torch.where(det, nll_det, 0).sum() + torch.where(up, nll_up, 0).sum()) / n_mag
+    loss_mag = nll.sum() / n_mag
     parts = {"mag": loss_mag}
     total = loss_mag
 

@@ -26,6 +26,7 @@ import numpy as np
 from specir import config as _config
 from specir.augment import AugmentConfig
 from specir.bundle import resolve_device, save_bundle
+from specir.calibrate import METHODS as CALIBRATIONS
 from specir.calibrate import calibrate_sigma
 from specir.card import build_card, ood_statistics
 from specir.constants import Z_RANGE
@@ -33,7 +34,7 @@ from specir.dataset import ColumnMap, read_catalog_arrays, split_labels, targets
 from specir.errors import SpecIRInputError
 from specir.fitting import SPECTRUM_INPUTS, fit, standardise_from
 from specir.inference import run_network
-from specir.likelihood import LIKELIHOODS, NONDETECTIONS
+from specir.likelihood import LIKELIHOODS, NONDETECTIONS, loss_options
 from specir.model import ModelConfig, SpecIRNet
 from specir.scoring import metrics_for_split
 from specir.support import measure_support
@@ -83,6 +84,7 @@ class TrainConfig:
     total_mag_dropout: float = 0.3
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     calibrate_sigma: bool = False
+    calibration: str = "detections"
     likelihood: str = "gaussian"
     student_dof: float = 5.0
     nondetections: str = "flux"
@@ -113,6 +115,12 @@ class TrainConfig:
         if self.likelihood not in LIKELIHOODS:
             raise SpecIRInputError(
                 "likelihood", f"is {self.likelihood!r}", f"use one of {', '.join(LIKELIHOODS)}"
+            )
+        if self.calibration not in CALIBRATIONS:
+            raise SpecIRInputError(
+                "calibration",
+                f"is {self.calibration!r}",
+                f"use one of {', '.join(CALIBRATIONS)}",
             )
         if self.nondetections not in NONDETECTIONS:
             raise SpecIRInputError(
@@ -151,7 +159,8 @@ class TrainConfig:
     def fingerprint(self) -> str:
         """Hash of everything that changes the result (a resumed run must match it)."""
         d = self.to_dict()
-        for k in ("output", "checkpoint_dir", "device", "threads", "training_data"):
+        # the σ calibration runs after the last epoch: a run resumes whichever method it names
+        for k in ("output", "checkpoint_dir", "device", "threads", "training_data", "calibration"):
             d.pop(k)
         if d["likelihood"] == "gaussian":  # as before the option existed: old runs resume
             d.pop("likelihood"), d.pop("student_dof")
@@ -180,6 +189,17 @@ def _split(data, config):
             "use more rows, a higher split_order or other split_fractions",
         )
     return idx
+
+
+def _calibrate(model, data, idx, config):
+    return calibrate_sigma(
+        model,
+        data,
+        idx["val"],
+        snr_detect=config.snr_detect,
+        method=config.calibration,
+        loss=loss_options(config),
+    )
 
 
 def _test_metrics(model, data, idx, config, calibration):
@@ -245,7 +265,7 @@ def train(
         return None
     calibration = None
     if config.calibrate_sigma:
-        calibration = calibrate_sigma(model, data, idx["val"], snr_detect=config.snr_detect)
+        calibration = _calibrate(model, data, idx, config)
     ood, metrics, heads = _measure(model, data, idx, config, calibration)
     card = build_card(
         model,
@@ -274,9 +294,10 @@ def recalibrate(config: TrainConfig, *, progress: bool = True, data=None) -> dic
 
     The weights stay as they are: the σ factors refitted on the same validation split must
     reproduce the card's (else the bundle is not the one this configuration trains, and a
-    :class:`~specir.errors.SpecIRModelError` says so). The card's ``calibration`` entry gains
-    what the current calibration measures (the 68 % interval factors), and its test-split
-    ``metrics`` are rescored with it. Returns the new ``calibration`` entry.
+    :class:`~specir.errors.SpecIRModelError` says so), unless the configuration names another
+    ``calibration`` method than the card's, which is then applied. The card's ``calibration``
+    entry gains what the current calibration measures (the 68 % interval factors), and its
+    test-split ``metrics`` are rescored with it. Returns the new ``calibration`` entry.
     """
     import copy
 
@@ -297,16 +318,26 @@ def recalibrate(config: TrainConfig, *, progress: bool = True, data=None) -> dic
         )  # fmt: skip
     idx = _split(data, config)
     model = copy.deepcopy(bundle.model)
-    calibration = calibrate_sigma(model, data, idx["val"], snr_detect=config.snr_detect)
+    calibration = _calibrate(model, data, idx, config)
     new = calibration["mag_sigma_factor"]
-    if any(abs(math.log(new[b] / old[b])) > 1e-4 for b in old):
+    # a bundle calibrated before the option existed was calibrated on the detections
+    old_method = bundle.card["calibration"].get("calibration", "detections")
+    if old_method != config.calibration:
+        log.info("%s: sigma calibration changed from %r to %r: factors %s -> %s",
+                 bundle.path, old_method, config.calibration, old, new)  # fmt: skip
+    elif any(abs(math.log(new[b] / old[b])) > 1e-4 for b in old):
         raise SpecIRModelError(
             "model_card.json",
             f"sigma factors {old} do not reproduce on this validation split ({new})",
             "recalibrate with the configuration (catalog, seed, split) that trained the bundle",
         )
-    write_card_entry(bundle.path, "calibration", calibration)
-    write_card_entry(bundle.path, "metrics", _test_metrics(model, data, idx, config, calibration))
+    metrics = _test_metrics(model, data, idx, config, calibration)
+    if old_method != config.calibration:  # new σ factors: the weights' buffer changes too
+        save_bundle(model, {**bundle.card, "calibration": calibration, "metrics": metrics},
+                    bundle.path)  # fmt: skip
+    else:
+        write_card_entry(bundle.path, "calibration", calibration)
+        write_card_entry(bundle.path, "metrics", metrics)
     log.info("recalibrated %s: 68%% interval factors %s", bundle.path,
              calibration["interval68_factor"])  # fmt: skip
     return calibration

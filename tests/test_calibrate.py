@@ -98,3 +98,66 @@ def test_a_missing_interval_factor_is_gaussian_and_a_bad_one_is_refused(trained_
         (path / "model_card.json").write_text(json.dumps(card))
         with pytest.raises(SpecIRModelError, match="interval68_factor"):
             load_bundle(path)
+
+
+def _faint_toy(s_true, n=20000, seed=5):
+    """Galaxies predicted N(mu, 0.3) whose truth scatters by s_true x 0.3 about mu, measured
+    AllWISE-style with flux noise 1 (S/N < 2: an upper limit); about half are detected."""
+    rng = np.random.default_rng(seed)
+    mu = rng.uniform(-3.0, 1.0, n)
+    m = mu + s_true * 0.3 * rng.standard_normal(n)
+    f = 10 ** (-0.4 * m) + rng.standard_normal(n)
+    det = f >= 2.0
+    mag = np.where(det, -2.5 * np.log10(np.where(det, f, 1)), -2.5 * np.log10(f.clip(0) + 2))
+    err = np.where(det, 2.5 / np.log(10) / np.where(det, f, 1), np.nan)
+
+    def rep(a):
+        return np.repeat(a[:, None], 4, 1)
+
+    data = {"mag": rep(mag), "mag_err": rep(err), "snr": rep(f)}
+    return {"mag_mu": rep(mu), "mag_sig": rep(np.full(n, 0.3))}, data, det
+
+
+@pytest.mark.parametrize("s_true", [0.7, 1.6])
+def test_likelihood_calibration_recovers_the_true_scatter_the_detections_do_not(s_true):
+    from specir.calibrate import _likelihood_factors
+
+    pred, data, det = _faint_toy(s_true)
+    assert 0.3 < det.mean() < 0.8
+    s = _likelihood_factors(pred, data, np.arange(det.size), 2.0, None)
+    assert s == pytest.approx([s_true] * 4, rel=0.05)
+    # the detections alone: the faint ones were scattered up by the noise, s comes out too wide
+    r = pred["mag_mu"][det, 0] - data["mag"][det, 0]
+    s_det = sigma_factor(r, pred["mag_sig"][det, 0], data["mag_err"][det, 0])
+    assert s_det > 1.05 * s_true
+
+
+def test_calibration_method_is_checked_and_a_change_of_method_is_applied(
+    train_config, fixture_arrays, tmp_path
+):
+    import json
+
+    from specir.errors import SpecIRInputError
+    from specir.train import recalibrate, train
+
+    with pytest.raises(SpecIRInputError, match=r"calibration.*likelihood, detections"):
+        train_config(tmp_path / "x", calibration="chi2")
+    with pytest.raises(ValueError):
+        calibrate_sigma(None, fixture_arrays, np.arange(4), method="Likelihood")
+    cfg = train_config(tmp_path / "b", epochs=2, calibrate_sigma=True)
+    path = train(cfg, progress=False, data=fixture_arrays)
+    card = json.loads((path / "model_card.json").read_text())["calibration"]
+    assert card["calibration"] == "detections"  # the default
+    entry = recalibrate(
+        train_config(tmp_path / "b", epochs=2, calibrate_sigma=True, calibration="likelihood"),
+        progress=False,
+        data=fixture_arrays,
+    )
+    assert entry["calibration"] == "likelihood"
+    assert entry["mag_sigma_factor"] != pytest.approx(card["mag_sigma_factor"], rel=1e-3)
+    saved = json.loads((path / "model_card.json").read_text())["calibration"]
+    assert saved["mag_sigma_factor"] == pytest.approx(entry["mag_sigma_factor"])
+    from specir.bundle import load_bundle  # the weights carry the new factors (and load)
+
+    buffer = load_bundle(path, device="cpu").model.mag_logsig_calib.numpy()
+    np.testing.assert_allclose(buffer, np.log(list(entry["mag_sigma_factor"].values())), 1e-5)
