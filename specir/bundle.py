@@ -28,6 +28,7 @@ from specir.card import (
     band_description,
     grid_description,
     mahalanobis_d2,
+    plain_json,
 )
 from specir.errors import SpecIRInputError, SpecIRModelError
 
@@ -167,7 +168,8 @@ def save_bundle(model, card: dict, path: str | os.PathLike) -> Path:
         "standardisation": model.standardisation(),
         "sha256": sha256_file(path / WEIGHTS_FILE),
     }
-    (path / CARD_FILE).write_text(json.dumps(full, indent=2, allow_nan=False) + "\n")
+    text = json.dumps(plain_json(full), indent=2, allow_nan=False)  # NaN (no data): null
+    (path / CARD_FILE).write_text(text + "\n")
     return path
 
 

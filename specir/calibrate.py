@@ -142,7 +142,9 @@ def _likelihood_factors(pred, data, rows, snr_detect, loss):
     def nll(log_s):
         return mag_nll(mu, logsig + log_s, batch, **(loss or {})).sum(0)
 
-    return likelihood_sigma_factor(nll, len(BAND_NAMES)).tolist()
+    factors = likelihood_sigma_factor(nll, len(BAND_NAMES))
+    # a band without a single WISE measurement has nothing to calibrate on: factor 1
+    return np.where((detected | upper).any(axis=0), factors, 1.0).tolist()
 
 
 def calibrate_sigma(
@@ -171,8 +173,8 @@ def calibrate_sigma(
         factors = _likelihood_factors(pred, data, rows, snr_detect, loss)
     else:
         factors = [
-            sigma_factor(resid[det[:, i], i], pred["mag_sig"][det[:, i], i], sig_obs[det[:, i], i])
-            for i in range(len(BAND_NAMES))
+            sigma_factor(resid[d, i], pred["mag_sig"][d, i], sig_obs[d, i]) if d.any() else 1.0
+            for i, d in enumerate(det.T)
         ]
     half = [
         interval_factor(

@@ -28,6 +28,7 @@ __all__ = [
     "grid_description",
     "mahalanobis_d2",
     "ood_statistics",
+    "plain_json",
     "train_hardware",
     "write_card_entry",
 ]
@@ -249,12 +250,12 @@ def train_hardware(device) -> dict:
     }
 
 
-def _plain(value):
+def plain_json(value):
     """``value`` with NaN and infinities as None (JSON has no NaN), dicts and lists walked."""
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain_json(v) for v in value]
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
@@ -276,7 +277,7 @@ def write_card_entry(path: str | os.PathLike, key: str, value) -> Path:
     card_path = path / CARD_FILE
     text = card_path.read_text()
     card = json.loads(text)
-    card[key] = _plain(value)
+    card[key] = plain_json(value)
     lines = text.splitlines()
     indent = len(lines[1]) - len(lines[1].lstrip()) if len(lines) > 1 else 2  # keep the file's
     tmp = card_path.with_suffix(".tmp")

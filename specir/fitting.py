@@ -13,6 +13,7 @@ The likelihood is that of :mod:`specir.likelihood`.
 
 import logging
 import math
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -65,8 +66,10 @@ def standardise_from(model, data, detected, train_idx):
         r = data["r_mag"][train_idx]
         ref = np.where(np.isfinite(r), r, ap_mean - 2.5 * lognorm)
         mags = mags - ref[:, None]
-    mag_shift = np.nanmedian(mags, axis=0)
-    mag_scale = np.nanstd(mags, axis=0)
+    with warnings.catch_warnings():  # a band without any detection: the defaults below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mag_shift = np.nanmedian(mags, axis=0)
+        mag_scale = np.nanstd(mags, axis=0)
     mag_shift = np.where(np.isfinite(mag_shift), mag_shift, 15.0)
     mag_scale = np.where(np.isfinite(mag_scale) & (mag_scale > 0), mag_scale, 1.0)
     values = dict(

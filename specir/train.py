@@ -333,8 +333,8 @@ def recalibrate(config: TrainConfig, *, progress: bool = True, data=None) -> dic
         )
     metrics = _test_metrics(model, data, idx, config, calibration)
     if old_method != config.calibration:  # new σ factors: the weights' buffer changes too
-        save_bundle(model, {**bundle.card, "calibration": calibration, "metrics": metrics},
-                    bundle.path)  # fmt: skip
+        card = {**bundle.card, "calibration": calibration, "metrics": metrics}
+        save_bundle(model, card, bundle.path)
     else:
         write_card_entry(bundle.path, "calibration", calibration)
         write_card_entry(bundle.path, "metrics", metrics)

@@ -161,3 +161,34 @@ def test_calibration_method_is_checked_and_a_change_of_method_is_applied(
 
     buffer = load_bundle(path, device="cpu").model.mag_logsig_calib.numpy()
     np.testing.assert_allclose(buffer, np.log(list(entry["mag_sigma_factor"].values())), 1e-5)
+
+
+@pytest.mark.parametrize("method", ["likelihood", "detections"])
+def test_a_band_without_wise_measurements_keeps_factor_one(trained_bundle, fixture_arrays, method):
+    import copy
+
+    from specir.bundle import load_bundle
+
+    data = {k: np.array(v, copy=True) for k, v in fixture_arrays.items()}
+    for key in ("mag", "mag_err", "snr"):
+        data[key][:, 3] = np.nan  # no W4 at all
+    model = copy.deepcopy(load_bundle(trained_bundle, device="cpu").model)
+    entry = calibrate_sigma(model, data, np.arange(len(data["z"])), method=method)
+    assert entry["mag_sigma_factor"]["w4"] == 1.0
+    assert entry["mag_sigma_factor"]["w1"] != 1.0
+
+
+def test_a_card_with_nan_is_saved_with_null(trained_bundle, tmp_path):
+    """A band without validation detections has no 68 % interval factor (NaN): the card says
+    null (JSON has no NaN) and the bundle loads with a Gaussian interval for that band."""
+    import json
+
+    from specir.bundle import load_bundle, save_bundle
+    from specir.predict import interval_factors
+
+    b = load_bundle(trained_bundle, device="cpu")
+    card = {**b.card, "calibration": {"interval68_factor": dict.fromkeys(("w1", "w4"), np.nan)}}
+    save_bundle(b.model, card, tmp_path / "b")
+    saved = json.loads((tmp_path / "b" / "model_card.json").read_text())
+    assert saved["calibration"]["interval68_factor"] == {"w1": None, "w4": None}
+    assert interval_factors(load_bundle(tmp_path / "b").card).tolist() == [1.0] * 4
