@@ -298,6 +298,7 @@ def recalibrate(config: TrainConfig, *, progress: bool = True, data=None) -> dic
     ``calibration`` method than the card's, which is then applied. The card's ``calibration``
     entry gains what the current calibration measures (the 68 % interval factors), and its
     test-split ``metrics`` are rescored with it. Returns the new ``calibration`` entry.
+    The card's factors are checked by the card's method first in either case.
     """
     import copy
 
@@ -317,20 +318,24 @@ def recalibrate(config: TrainConfig, *, progress: bool = True, data=None) -> dic
             max_rows=config.max_rows, progress=progress,
         )  # fmt: skip
     idx = _split(data, config)
-    model = copy.deepcopy(bundle.model)
-    calibration = _calibrate(model, data, idx, config)
-    new = calibration["mag_sigma_factor"]
     # a bundle calibrated before the option existed was calibrated on the detections
     old_method = bundle.card["calibration"].get("calibration", "detections")
-    if old_method != config.calibration:
-        log.info("%s: sigma calibration changed from %r to %r: factors %s -> %s",
-                 bundle.path, old_method, config.calibration, old, new)  # fmt: skip
-    elif any(abs(math.log(new[b] / old[b])) > 1e-4 for b in old):
+    # the card's factors must reproduce by the card's method, whichever method is applied
+    # (else this is not the catalog, seed and split that trained the bundle)
+    model = copy.deepcopy(bundle.model)
+    check = _calibrate(model, data, idx, dataclasses.replace(config, calibration=old_method))
+    again = check["mag_sigma_factor"]
+    if any(abs(math.log(again[b] / old[b])) > 1e-4 for b in old):
         raise SpecIRModelError(
             "model_card.json",
-            f"sigma factors {old} do not reproduce on this validation split ({new})",
+            f"sigma factors {old} do not reproduce on this validation split ({again})",
             "recalibrate with the configuration (catalog, seed, split) that trained the bundle",
         )
+    calibration = check
+    if old_method != config.calibration:
+        calibration = _calibrate(model, data, idx, config)
+        log.info("%s: sigma calibration changed from %r to %r: factors %s -> %s", bundle.path,
+                 old_method, config.calibration, old, calibration["mag_sigma_factor"])  # fmt: skip
     metrics = _test_metrics(model, data, idx, config, calibration)
     if old_method != config.calibration:  # new σ factors: the weights' buffer changes too
         card = {**bundle.card, "calibration": calibration, "metrics": metrics}

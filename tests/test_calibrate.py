@@ -137,7 +137,7 @@ def test_calibration_method_is_checked_and_a_change_of_method_is_applied(
 ):
     import json
 
-    from specir.errors import SpecIRInputError
+    from specir.errors import SpecIRInputError, SpecIRModelError
     from specir.train import recalibrate, train
 
     with pytest.raises(SpecIRInputError, match=r"calibration.*likelihood, detections"):
@@ -154,6 +154,12 @@ def test_calibration_method_is_checked_and_a_change_of_method_is_applied(
         data=fixture_arrays,
     )
     assert entry["calibration"] == "likelihood"
+    with pytest.raises(SpecIRModelError, match="do not reproduce"):  # another split: refused
+        recalibrate(
+            train_config(tmp_path / "b", epochs=2, calibrate_sigma=True, seed=7),
+            progress=False,
+            data=fixture_arrays,
+        )
     assert entry["mag_sigma_factor"] != pytest.approx(card["mag_sigma_factor"], rel=1e-3)
     saved = json.loads((path / "model_card.json").read_text())["calibration"]
     assert saved["mag_sigma_factor"] == pytest.approx(entry["mag_sigma_factor"])
