@@ -247,11 +247,13 @@ def fit_data(flux, ivar, ugriz, *, bin=12, ugriz_err_mag=(0.05, 0.02, 0.02, 0.02
     scale = r_tot / r_spec
     m = len(wave) // bin
     sl = slice(0, m * bin)
-    w = ivar[sl].reshape(m, bin) * good[sl].reshape(m, bin)
-    wsum = w.sum(axis=1)
-    fb = (np.where(good, flux, 0.0)[sl].reshape(m, bin) * w).sum(axis=1) / np.maximum(wsum, 1e-30)
-    err = np.where(wsum > 0, 1.0 / np.sqrt(np.maximum(wsum, 1e-30)), 1e20)
-    fb = np.where(wsum > 0, fb, np.interp(wave[sl].reshape(m, bin).mean(1), wave, filled * 1e17))
+    # the plain mean over the bin, as bagpipes averages its model into it (an inverse-variance
+    # weighted mean is not: a pixel's variance grows with its own flux, so emission lines were
+    # weighted down and absorption lines up); masked pixels are filled by interpolation
+    n_good = good[sl].reshape(m, bin).sum(axis=1)
+    fb = np.where(good, flux, filled * 1e17)[sl].reshape(m, bin).mean(axis=1)
+    var = np.where(good, 1.0 / np.where(good, ivar, 1.0), 0.0)[sl].reshape(m, bin).sum(axis=1)
+    err = np.where(n_good > 0, np.sqrt(var) / np.maximum(n_good, 1), 1e20)
     # bagpipes' models are in air wavelengths: the fitted spectrum must be too (83 km/s off)
     wave_air = vacuum_to_air(wave[sl].reshape(m, bin).mean(1))
     spectrum = np.c_[wave_air, fb * 1e-17 * scale, err * 1e-17 * scale]
