@@ -169,7 +169,9 @@ def save_bundle(model, card: dict, path: str | os.PathLike) -> Path:
         "sha256": sha256_file(path / WEIGHTS_FILE),
     }
     text = json.dumps(plain_json(full), indent=2, allow_nan=False)  # NaN (no data): null
-    (path / CARD_FILE).write_text(text + "\n")
+    tmp_card = path / (CARD_FILE + ".tmp")  # atomic: a killed save leaves the old card whole
+    tmp_card.write_text(text + "\n")
+    os.replace(tmp_card, path / CARD_FILE)
     return path
 
 

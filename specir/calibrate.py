@@ -132,6 +132,8 @@ def _likelihood_factors(pred, data, rows, snr_detect, loss):
     from specir.likelihood import mag_nll
 
     detected, upper = (m[rows] for m in targets_from(data, snr_detect=snr_detect))
+    finite = np.isfinite(pred["mag_mu"]) & np.isfinite(pred["mag_sig"]) & (pred["mag_sig"] > 0)
+    detected, upper = detected & finite, upper & finite  # a NaN prediction: left out, not NaN
     batch = {
         k: torch.as_tensor(np.asarray(data[k][rows], float)) for k in ("mag", "mag_err", "snr")
     }
@@ -167,6 +169,7 @@ def calibrate_sigma(
     model.mag_logsig_calib.zero_()
     pred = network_predictions(model, data, rows)
     det = targets_from(data, snr_detect=snr_detect)[0][rows]
+    det &= np.isfinite(pred["mag_mu"]) & np.isfinite(pred["mag_sig"])  # NaN: left out
     resid = pred["mag_mu"] - data["mag"][rows]
     sig_obs = data["mag_err"][rows]
     if method == "likelihood":

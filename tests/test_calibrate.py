@@ -130,6 +130,10 @@ def test_likelihood_calibration_recovers_the_true_scatter_the_detections_do_not(
     r = pred["mag_mu"][det, 0] - data["mag"][det, 0]
     s_det = sigma_factor(r, pred["mag_sig"][det, 0], data["mag_err"][det, 0])
     assert s_det > 1.05 * s_true
+    pred["mag_mu"][:50] = np.nan  # NaN predictions are left out, not spread over the band
+    pred["mag_sig"][50:100] = np.inf
+    s_nan = _likelihood_factors(pred, data, np.arange(det.size), 2.0, None)
+    assert s_nan == pytest.approx([s_true] * 4, rel=0.05)
 
 
 def test_calibration_method_is_checked_and_a_change_of_method_is_applied(
