@@ -27,6 +27,9 @@ def add_arguments(parser):
     parser.add_argument(
         "--no-ablation", action="store_true", help="skip the run without the total magnitude"
     )
+    parser.add_argument(
+        "--no-sigma", action="store_true", help="attribute the means only, not the sigmas"
+    )
 
 
 def run(args):
@@ -43,6 +46,7 @@ def run(args):
         n_steps=args.steps,
         max_steps=args.max_steps,
         ablation=not args.no_ablation,
+        sigma=not args.no_sigma,
     )
     log.info(
         "attributed %d spectra; completeness within 1%%: %.3f",

@@ -90,6 +90,13 @@ def test_attribute_command(small_survey, tmp_path):
     stacks = np.load(out / "stacks.npz")
     assert stacks["all__mean_abs"].shape[0] == 4
     assert main([*argv[:5], "--bands", "w7"]) == 2  # a usage error, named
+    means = tmp_path / "means"
+    argv = [*argv[:3], "--out", str(means), "--n", "6", *argv[7:], "--no-sigma", "--no-ablation"]
+    assert main(argv) == 0
+    rep = json.loads((means / "attribution.json").read_text())
+    assert rep["outputs"] == ["w1_mean", "w3_mean"]
+    assert list(rep["completeness"]["by_output"]) == rep["outputs"]
+    assert "no_total_mag" not in rep["groups"]
 
 
 @pytest.mark.slow
