@@ -7,7 +7,7 @@ shows was written by the code that measured it.
 
 from specir.bands import BAND_NAMES
 
-__all__ = ["attribution_rst", "information_rst", "sedfit_rst"]
+__all__ = ["VERDICT_SIGMAS", "attribution_rst", "information_rst", "sedfit_rst", "sedfit_verdict"]
 
 
 def _table(header, rows):
@@ -100,6 +100,47 @@ def _fmt(s, key):
     return f"{value} ± {err:.3f}" if math.isfinite(err) else f"{value} (N < 2: no error)"
 
 
+VERDICT_SIGMAS = 2.0
+"""A bias within this many bootstrap errors of 0 counts as consistent with none; a χ²_N
+further than this many errors above 1 as overconfident."""
+
+
+def sedfit_verdict(report):
+    """One sentence per method on the control group (``agn_free``, else ``all``): in which bands
+    the bias is consistent with zero and in which the method is overconfident.
+
+    Examples
+    --------
+    >>> s = {"bias": 0.1, "bias_err": 0.02, "chi2_n": 9.0, "chi2_n_err": 2.0}
+    >>> ok = {"bias": 0.01, "bias_err": 0.02, "chi2_n": 0.8, "chi2_n_err": 0.2}
+    >>> rep = {"groups": {"all": {"n": 5, "stats": {"standard": {"w1": s, "w2": ok}}}}}
+    >>> print(sedfit_verdict(rep).split(": ", 1)[1])
+    ``standard`` in W2 (not in W1); χ²_N more than 2 errors above 1 (overconfident) in W1.
+    """
+    group = "agn_free" if "agn_free" in report["groups"] else "all"
+    entry = report["groups"][group]
+    k = VERDICT_SIGMAS
+    parts = []
+    for method, per_band in entry["stats"].items():
+        bands = [b for b in BAND_NAMES if b in per_band]
+        ok = [b for b in bands if abs(per_band[b]["bias"]) <= k * per_band[b]["bias_err"]]
+        bad = [b for b in bands if b not in ok]
+        over = [b for b in bands if per_band[b]["chi2_n"] - 1 > k * per_band[b]["chi2_n_err"]]
+
+        def names(bs):
+            return ", ".join(b.upper() for b in bs) or "no band"
+
+        text = f"``{method}`` in {names(ok)}"
+        text += f" (not in {names(bad)})" if bad else ""
+        text += f"; χ²_N more than {k:g} errors above 1 (overconfident) in {names(over)}"
+        parts.append(text)
+    head = (
+        f"Control group ``{group}`` (N = {entry['n']}), bias within {k:g} bootstrap errors of "
+        "zero: "
+    )
+    return head + ". ".join(parts) + "."
+
+
 def sedfit_rst(report, *, groups=None):
     """Per group and band: bias, NMAD and χ²_N (± bootstrap errors) of each method, and rates.
 
@@ -127,7 +168,7 @@ def sedfit_rst(report, *, groups=None):
                 f" ``{name}``: {r['fits']} fits, {r['seconds_per_fit']:.0f} s wall time per fit"
                 f"{cpu} ({3600 / r['seconds_per_fit']:.1f} galaxy-fits per hour per worker)."
             )
-    out = ["".join(parts), ""]
+    out = ["".join(parts), "", sedfit_verdict(report), ""]
     for group, entry in report["groups"].items():
         if groups is not None and group not in groups:
             continue

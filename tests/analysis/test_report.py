@@ -1,0 +1,47 @@
+"""The docs tables and verdicts of the analyses (``specir.analysis.report``)."""
+
+from specir.analysis.report import sedfit_rst, sedfit_verdict
+
+
+def _stats(bias, bias_err, chi2, chi2_err):
+    return {"n": 100, "bias": bias, "bias_err": bias_err, "nmad": 0.1, "nmad_err": 0.01,
+            "chi2_n": chi2, "chi2_n_err": chi2_err}  # fmt: skip
+
+
+def _report():
+    good = _stats(0.01, 0.01, 0.9, 0.1)
+    matched = {"w1": good, "w2": good, "w3": _stats(0.05, 0.01, 1.1, 0.1), "w4": good}
+    standard = {b: _stats(0.3, 0.05, 20.0, 3.0) for b in ("w1", "w2", "w3", "w4")}
+    biased_all = {"matched": {b: _stats(1.0, 0.1, 9.0, 1.0) for b in matched}}
+    return {
+        "n": 100,
+        "reference": "simulated truth",
+        "rates": {"network_spectra_per_second": 500.0},
+        "groups": {
+            "all": {"n": 100, "stats": biased_all},
+            "agn_free": {"n": 80, "stats": {"matched": matched, "standard": standard}},
+        },
+    }
+
+
+def test_the_verdict_reads_the_control_group_and_names_each_failing_band():
+    text = sedfit_verdict(_report())
+    assert "``agn_free`` (N = 80)" in text  # the AGN-free control, not all galaxies
+    matched, standard = text.split(". ``")
+    assert "in W1, W2, W4 (not in W3)" in matched  # W3: 0.05 is 5 bootstrap errors away
+    assert matched.endswith("(overconfident) in no band")
+    assert "standard`` in no band (not in W1, W2, W3, W4)" in standard
+    assert standard.endswith("(overconfident) in W1, W2, W3, W4.")
+
+
+def test_without_agn_truths_the_control_is_all_galaxies():
+    rep = _report()
+    del rep["groups"]["agn_free"]
+    text = sedfit_verdict(rep)
+    assert "``all`` (N = 100)" in text and "(not in W1, W2, W3, W4)" in text
+
+
+def test_the_page_carries_the_verdict():
+    page = sedfit_rst(_report())
+    assert sedfit_verdict(_report()) in page
+    assert "**agn_free** (N = 80)" in page
