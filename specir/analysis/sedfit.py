@@ -295,14 +295,13 @@ def model_wise(model, cfg, z, agb, agb_ratio):
     return band_fluxes_mjy(agb.wave_rest * (1.0 + z), flam)[5:]
 
 
-def _predict_ir(bagpipes, cfg, z, fitted, points, rng):
-    """W1–W4 (mJy), log M*, log SFR of ``cfg.n_posterior`` posterior samples."""
+def _predict_ir(bagpipes, cfg, z, fitted, take, rng):
+    """W1–W4 (mJy), log M*, log SFR of the posterior samples ``take``."""
     from bagpipes.models.star_formation_history import star_formation_history
 
     from specir.sim.agb import CircumstellarDust
     from specir.sim.sed import air_to_vacuum
 
-    take = points[rng.choice(len(points), size=min(cfg.n_posterior, len(points)), replace=False)]
     model, rows = None, []
     for x in take:
         fitted._update_model_components(x)
@@ -349,7 +348,8 @@ def fit_galaxy(flux, ivar, ugriz, z, *, config="matched", seed=0):
         ``w_mjy`` (n_posterior, 4) posterior samples of W1–W4 in mJy, ``log_mstar``,
         ``log_sfr`` samples, ``n_like`` (likelihood calls), ``seconds`` (wall),
         ``cpu_seconds``, ``params`` (posterior medians of the fitted parameters by bagpipes
-        name), ``config`` (the set-up).
+        name), ``posterior`` (``names`` and the ``samples`` behind ``w_mjy``, so that the
+        infrared can be predicted again from them without refitting), ``config`` (the set-up).
     """
     cfg = config if isinstance(config, FitterConfig) else fitter_config(config)
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -374,7 +374,8 @@ def fit_galaxy(flux, ivar, ugriz, z, *, config="matched", seed=0):
         fitted.lnlike(fitted.prior.transform(np.full(fitted.ndim, 0.5)))
     points, n_like = _sample(fitted, cfg, seed)
     rng = np.random.default_rng(seed)
-    pred = _predict_ir(bagpipes, cfg, z, fitted, points, rng)
+    take = points[rng.choice(len(points), size=min(cfg.n_posterior, len(points)), replace=False)]
+    pred = _predict_ir(bagpipes, cfg, z, fitted, take, rng)
     return {
         "w_mjy": pred[:, :4],
         "log_mstar": pred[:, 4],
@@ -385,4 +386,5 @@ def fit_galaxy(flux, ivar, ugriz, z, *, config="matched", seed=0):
         "aperture_scale": scale,
         "config": dataclasses.asdict(cfg),
         "params": dict(zip(fitted.params, np.median(points, axis=0).tolist(), strict=True)),
+        "posterior": {"names": list(fitted.params), "samples": take.tolist()},
     }

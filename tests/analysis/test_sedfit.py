@@ -140,6 +140,9 @@ def test_sedfit_command_fits_scores_and_resumes(small_survey, small_survey_frame
     assert len(files) == 2
     first = json.loads(files[0].read_text())
     assert len(first["w_mjy"]) == 8 and first["n_like"] > 0
+    post = first["posterior"]  # the samples behind w_mjy, by name
+    assert post["names"] == list(first["params"])
+    assert np.shape(post["samples"]) == (8, len(post["names"]))
     matched = json.loads((out / "fits" / "matched" / files[0].name).read_text())
     truth = small_survey_frame.set_index("id").loc[matched["id"], "log_mstar_true"]
     assert abs(np.median(matched["log_mstar"]) - truth) < 0.3
