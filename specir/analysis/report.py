@@ -5,6 +5,8 @@ The documentation page ``docs/drives.rst`` includes what :func:`attribution_rst`
 shows was written by the code that measured it.
 """
 
+import math
+
 from specir.bands import BAND_NAMES
 
 __all__ = ["VERDICT_SIGMAS", "attribution_rst", "information_rst", "sedfit_rst", "sedfit_verdict"]
@@ -121,17 +123,29 @@ def sedfit_verdict(report):
     entry = report["groups"][group]
     k = VERDICT_SIGMAS
     parts = []
+
+    def finite(stats, *keys):
+        return all(math.isfinite(stats.get(key, math.nan)) for key in keys)
+
     for method, per_band in entry["stats"].items():
         bands = [b for b in BAND_NAMES if b in per_band]
-        ok = [b for b in bands if abs(per_band[b]["bias"]) <= k * per_band[b]["bias_err"]]
-        bad = [b for b in bands if b not in ok]
-        over = [b for b in bands if per_band[b]["chi2_n"] - 1 > k * per_band[b]["chi2_n_err"]]
+        scored = [b for b in bands if finite(per_band[b], "bias", "bias_err")]
+        ok = [b for b in scored if abs(per_band[b]["bias"]) <= k * per_band[b]["bias_err"]]
+        bad = [b for b in scored if b not in ok]
+        over = [
+            b
+            for b in bands
+            if finite(per_band[b], "chi2_n", "chi2_n_err")
+            and per_band[b]["chi2_n"] - 1 > k * per_band[b]["chi2_n_err"]
+        ]
 
         def names(bs):
             return ", ".join(b.upper() for b in bs) or "no band"
 
         text = f"``{method}`` in {names(ok)}"
         text += f" (not in {names(bad)})" if bad else ""
+        unscored = [b for b in bands if b not in scored]
+        text += f" (not measured in {names(unscored)})" if unscored else ""
         text += f"; χ²_N more than {k:g} errors above 1 (overconfident) in {names(over)}"
         parts.append(text)
     head = (

@@ -45,3 +45,12 @@ def test_the_page_carries_the_verdict():
     page = sedfit_rst(_report())
     assert sedfit_verdict(_report()) in page
     assert "**agn_free** (N = 80)" in page
+
+
+def test_a_band_without_a_measure_is_named_as_such_not_as_biased():
+    rep = _report()
+    nan = _stats(float("nan"), float("nan"), float("nan"), float("nan"))
+    rep["groups"]["agn_free"]["stats"]["matched"]["w4"] = nan  # e.g. no W4 detections
+    matched = sedfit_verdict(rep).split(". ``")[0]
+    assert "in W1, W2 (not in W3) (not measured in W4)" in matched
+    assert matched.endswith("(overconfident) in no band")
