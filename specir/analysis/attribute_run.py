@@ -209,7 +209,8 @@ def attribute_catalog(
     ablation : bool
         Also attribute the means with the total-magnitude input removed.
     sigma : bool
-        Also attribute each band's σ (False: the means only, about 40 % of the cost).
+        Also attribute each band's σ (False: the means only; the σ outputs need more
+        integration steps than the means, ``benchmarks/bench_ig_convergence.py``).
 
     Returns
     -------

@@ -4,11 +4,12 @@ At every likelihood call of a bagpipes fit, the stellar model sums its simple-st
 grid over age, weighted by the star-formation and chemical-enrichment history, and the nebular
 model does the same for its emission grids at two ionisation parameters. bagpipes forms each
 product element by element and sums it, one metallicity at a time; profiled on a ``matched``
-fit (:mod:`specir.analysis.sedfit`) these two were 60 % of a likelihood call.
+fit (:mod:`specir.analysis.sedfit`) these two were most of a likelihood call.
 :func:`stellar_spectrum` and :func:`nebular_grid` compute the same sums as matrix–vector
 products on the same grids, with the same split at the birth-cloud age and the same skipping of
 metallicities without stars. They differ from bagpipes only in the order of the additions
-(relative differences of order 1e-15). :func:`use_in_bagpipes` makes bagpipes' models use them.
+(rounding; ``tests/analysis/test_fastgrids.py`` compares them with bagpipes' own).
+:func:`use_in_bagpipes` makes bagpipes' models use them.
 """
 
 import importlib
@@ -27,6 +28,14 @@ def _split(t_bc, config):
     index = int(np.count_nonzero(config.age_bins < t_bc))
     older = (config.age_bins[index] - t_bc) / config.age_widths[index - 1]
     return index, older
+
+
+def _young(sfh, index, older):
+    """Weights of the stars younger than the birth-cloud age (the bin holding it shared) and
+    which metallicities have any."""
+    young = sfh[:, :index].copy()
+    young[:, -1] *= 1.0 - older
+    return young, sfh[:, :index].sum(1) > 0
 
 
 def _collapse(grid_of, weights, rows):
@@ -50,15 +59,14 @@ def stellar_spectrum(self, sfh_ceh, t_bc=0.0):
     index, older = _split(t_bc, config)
     index = max(index, 1)
     sfh = np.asarray(sfh_ceh, dtype=float)
-    young = sfh[:, :index].copy()
-    young[:, -1] *= 1.0 - older
     old = sfh[:, index - 1 :].copy()
     old[:, 0] *= older
-    old_rows, young_rows = sfh[:, index - 1 :].sum(1) > 0, sfh[:, :index].sum(1) > 0
-    spectrum = _collapse(lambda i: self.grid[:, i, index - 1 :], old, old_rows)
+    has_old = sfh[:, index - 1 :].sum(1) > 0  # as bagpipes: before the shared bin is split
+    spectrum = _collapse(lambda i: self.grid[:, i, index - 1 :], old, has_old)
     spectrum = np.zeros_like(self.wavelengths) if spectrum is None else spectrum
     if t_bc == 0.0:
         return spectrum
+    young, young_rows = _young(sfh, index, older)
     spectrum_young = _collapse(lambda i: self.grid[:, i, :index], young, young_rows)
     if spectrum_young is None:
         spectrum_young = np.zeros_like(self.wavelengths)
@@ -79,9 +87,7 @@ def nebular_grid(self, grid, sfh_ceh, t_bc, logU):
     u_weight = (config.logU[u_index] - logU) / (config.logU[u_index] - config.logU[u_index - 1])
     index, older = _split(t_bc, config)
     sfh = np.asarray(sfh_ceh, dtype=float)
-    young = sfh[:, :index].copy()
-    young[:, -1] *= 1.0 - older
-    rows = sfh[:, :index].sum(1) > 0
+    young, rows = _young(sfh, index, older)
     low = _collapse(lambda i: grid[:, i, u_index - 1, :index], young, rows)
     high = _collapse(lambda i: grid[:, i, u_index, :index], young, rows)
     if low is None:
