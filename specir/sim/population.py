@@ -6,28 +6,19 @@ vectorised and use only the :class:`numpy.random.Generator` passed in, so a seed
 
 import numpy as np
 
-from specir.sim.cosmo import age_gyr, comoving_volume, luminosity_distance_cm
+from specir.sim.cosmo import age_gyr, comoving_volume
+from specir.sim.selection import zmax_estimate
+from specir.sim.sfh import solve_delayed_tau
 
 __all__ = [
     "age_support",
     "draw_population",
     "dust_emission",
-    "estimate_rmag",
     "qpah_relation",
 ]
 
 # Baldry et al. (2012) double-Schechter stellar mass function (GAMA, z < 0.06).
 _SMF_LOGMSTAR, _SMF_PHI1, _SMF_A1, _SMF_PHI2, _SMF_A2 = 10.66, 3.96e-3, -0.35, 0.79e-3, -1.47
-_MSUN_R_AB = 4.65  # absolute AB magnitude of the Sun in SDSS r (Willmer 2018)
-# Approximate r-band log mass-to-light ratios of the BC03/Kroupa models used here and a
-# k-correction slope; only used to choose the redshift range each galaxy can be seen in.
-# The exact main-sample cut is applied afterwards to the modelled magnitude.
-_LOG_ML_R = {False: -0.25, True: 0.25}
-_KCORR_SLOPE = {False: 0.6, True: 2.0}
-# residual correction (offset, z slope, mass slope) fitted to the bagpipes models of this
-# population (300 galaxies, seed 5), and a margin covering ~95% of the remaining scatter
-_CORR = {False: (1.198, -1.940, 1.059), True: (0.642, -1.645, 0.165)}
-_MARGIN_MAG = {False: 0.65, True: 0.32}
 _QPAH_POOR_RATIO = 1.0 / 3.55  # Draine et al. (2007): median q_PAH 1.0% vs 3.55%
 
 
@@ -71,35 +62,6 @@ def quiescent_fraction(logm, config):
     return 1.0 / (1.0 + np.exp(-(logm - config.quiescent_mass) / config.quiescent_width))
 
 
-def estimate_rmag(logm, z, quiescent):
-    """Rough r-band AB magnitude used to bound the observable volume (not the final cut)."""
-    q = np.asarray(quiescent, bool)
-    log_ml = np.where(q, _LOG_ML_R[True], _LOG_ML_R[False])
-    kslope = np.where(q, _KCORR_SLOPE[True], _KCORR_SLOPE[False])
-    logm, z = np.asarray(logm, float), np.asarray(z, float)
-    absmag = _MSUN_R_AB - 2.5 * (logm - log_ml)
-    dm = 5.0 * np.log10(luminosity_distance_cm(z) / 3.0856775814913673e19)
-    corr = np.where(q, 0.0, 0.0)
-    for flag in (False, True):
-        a, b, c = _CORR[flag]
-        corr = np.where(q == flag, a + b * z + c * (logm - 10.0), corr)
-    return absmag + dm + kslope * z + corr
-
-
-def _zmax(logm, quiescent, r_limit, z_range):
-    zg = np.linspace(z_range[0], z_range[1], 400)
-    out = np.empty(np.shape(logm))
-    for q in (False, True):
-        sel = np.asarray(quiescent) == q
-        if not np.any(sel):
-            continue
-        m = estimate_rmag(np.asarray(logm)[sel, None], zg[None, :], np.full((1, zg.size), q))
-        ok = m < r_limit + _MARGIN_MAG[q]
-        last = np.where(ok.any(axis=1), ok.shape[1] - 1 - np.argmax(ok[:, ::-1], axis=1), -1)
-        out[sel] = np.where(last >= 0, zg[np.maximum(last, 0)], z_range[0])
-    return out
-
-
 def _speagle(logm, t):
     return (0.84 - 0.026 * t) * logm - (6.51 - 0.11 * t)
 
@@ -113,13 +75,6 @@ def _main_sequence(logm, z):
     """
     t = age_gyr(z)
     return 0.76 * logm - 7.64 + _speagle(logm, t) - _speagle(logm, _MS_ANCHOR_AGE)
-
-
-def _invert_delayed(s):
-    """Solve h(x) = s for x = T/tau of a delayed-tau SFH, h = x^2 e^-x / (1 - e^-x (1 + x))."""
-    x = np.geomspace(1e-3, 60.0, 4000)
-    h = x**2 * np.exp(-x) / (-np.expm1(-x) - x * np.exp(-x))
-    return np.interp(np.log(s), np.log(h[::-1]), x[::-1])
 
 
 def qpah_relation(oh, metal_rich):
@@ -168,7 +123,7 @@ def _mass_type_redshift(n, rng, config):
     for q in (False, True):
         fq = quiescent_fraction(mgrid, pop_cfg)
         phi = _smf(mgrid) * (fq if q else 1.0 - fq)
-        zmax = _zmax(mgrid, np.full(mgrid.size, q), config.sdss.r_limit, (z_lo, z_hi))
+        zmax = zmax_estimate(mgrid, np.full(mgrid.size, q), config.sdss.r_limit, (z_lo, z_hi))
         vmax = np.clip(comoving_volume(zmax) - comoving_volume(z_lo), 0.0, None)
         weights.append(phi * vmax)
     w = np.concatenate(weights)
@@ -176,14 +131,18 @@ def _mass_type_redshift(n, rng, config):
     k = np.searchsorted(cdf, rng.random(n))
     quiescent = k >= mgrid.size
     logm = mgrid[k % mgrid.size] + rng.uniform(-0.005, 0.005, n)
-    zmax = _zmax(logm, quiescent, config.sdss.r_limit, (z_lo, z_hi))
+    zmax = zmax_estimate(logm, quiescent, config.sdss.r_limit, (z_lo, z_hi))
     v = comoving_volume(z_lo) + rng.random(n) * (comoving_volume(zmax) - comoving_volume(z_lo))
     zg = np.linspace(z_lo, z_hi, 2000)
     return logm, quiescent, np.interp(v, comoving_volume(zg), zg)
 
 
 def _star_formation(logm, z, quiescent, rng, cfg):
-    """Main sequence (or quiescent sSFR ~ 1e-12/yr) and a delayed-tau SFH that gives it."""
+    """Main sequence (or quiescent sSFR ~ 1e-12/yr) and the age of a delayed-tau SFH.
+
+    τ and the formed mass are solved for afterwards (:func:`specir.sim.sfh.solve_delayed_tau`),
+    once the stellar metallicity that sets the mass lost by stellar evolution is drawn.
+    """
     n = np.size(logm)
     log_sfr = np.where(
         quiescent,
@@ -191,23 +150,13 @@ def _star_formation(logm, z, quiescent, rng, cfg):
         _main_sequence(logm, z) + cfg.ms_scatter * rng.standard_normal(n),
     )
     log_ssfr = np.clip(log_sfr - logm, -13.5, -8.8)
-    # delayed-tau SFH: age T since onset, tau chosen to give the target sSFR
     t_univ = age_gyr(z)
     age = np.where(
         quiescent,
         t_univ - rng.uniform(*QUIESCENT_QUENCHED_GYR, n),
         t_univ * rng.uniform(*STAR_FORMING_AGE_FRACTION, n),
     )
-    age = np.clip(age, MIN_AGE_GYR, t_univ - LATEST_ONSET_GYR)
-    live = np.where(quiescent, 0.58, 0.65)  # surviving mass fraction (BC03, Kroupa)
-    s = np.clip(10.0**log_ssfr * live * age * 1e9, 1e-6, 1.95)
-    sfh = {
-        "log_sfr_target": log_sfr,
-        "age": age,
-        "tau": age / _invert_delayed(s),
-        "log_massformed": logm - np.log10(live),
-    }
-    return sfh, log_ssfr
+    return {"age": np.clip(age, MIN_AGE_GYR, t_univ - LATEST_ONSET_GYR)}, log_ssfr
 
 
 def _metallicity(logm, rng, cfg):
@@ -267,6 +216,11 @@ def draw_population(n, rng, config):
     logm, quiescent, z = _mass_type_redshift(n, rng, config)
     sfh, log_ssfr = _star_formation(logm, z, quiescent, rng, pop_cfg)
     metals = _metallicity(logm, rng, pop_cfg)
+    # no random draws: the SFH whose surviving mass and 100 Myr sSFR are the drawn ones
+    sfh["tau"], sfh["log_massformed"], log_ssfr = solve_delayed_tau(
+        logm, log_ssfr, sfh["age"], metals["z_star"]
+    )
+    sfh["log_sfr_target"] = logm + log_ssfr
     av, eta = _attenuation(logm, sfh["log_sfr_target"], z, quiescent, rng, pop_cfg)
     dust = dust_emission(metals["oh"], log_ssfr, rng, pop_cfg)
     structure = _structure(logm, quiescent, rng)
