@@ -34,6 +34,9 @@ MASS_BINS = ((8.5, 9.5), (9.5, 10.5), (10.5, 11.5))
 """log10 stellar-mass bins of the SFR relations (issue 11)."""
 SF_MIN_LOG_SSFR = -10.5
 """Star-forming: log sSFR/yr above this (issue 11's selection)."""
+SSFR_BINS = ((-10.5, -10.0), (-10.0, -9.5), (-9.5, -8.0))
+"""log10 sSFR/yr bins of the informative breakdown of the SFR offsets (dust heated by stars
+older than the SFR's 100 Myr shows as an offset growing as sSFR falls)."""
 QUIESCENT_MAX_LOG_SSFR = -11.0
 """Quiescent: log sSFR/yr below this."""
 MIN_GALAXIES = 20
@@ -96,7 +99,8 @@ class RealismReport:
         """Append one row; it passes when ``|simulation - literature| <= tolerance``.
 
         A row measured on fewer than :data:`MIN_GALAXIES` galaxies does not pass. An
-        ``informative`` row (a superseded calibration shown for reference) is reported but does
+        ``informative`` row (a superseded calibration shown for reference, or a breakdown shown
+        for diagnosis) is reported but does
         not count in :attr:`passed` and :attr:`n_passed`.
         """
         close = abs(simulation - literature) <= tolerance + 1e-9
@@ -161,6 +165,17 @@ def _sfr_relations(rep, c, z_max, tol_offset, tol_scatter):
                 _median(resid[m]),
                 tol_offset,
                 m.sum(),
+            )
+        for lo, hi in SSFR_BINS:
+            m = ok & (c["log_ssfr"] >= lo) & (c["log_ssfr"] < hi)
+            rep.add(
+                "Cluver et al. 2017",
+                f"{band.upper()} SFR - true SFR (dex), log sSFR {lo} to {hi}",
+                0.0,
+                _median(resid[m]),
+                tol_offset,
+                m.sum(),
+                informative=True,
             )
         mass = ok & (c["log_mstar_true"] >= MASS_BINS[0][0]) & (c["log_mstar_true"] < 11.5)
         rep.add(

@@ -11,6 +11,7 @@ from specir.sim.realism import (
     JARRETT23_ML,
     JARRETT_LOCI,
     L_SUN_ERG_S,
+    SSFR_BINS,
     Tolerances,
     realism_report,
 )
@@ -62,10 +63,12 @@ def rows_by_name(report):
 def test_a_universe_on_the_published_relations_passes_them():
     report = realism_report(published_universe(), z_max=0.07)
     rows = rows_by_name(report)
-    reference = [r for r in report.rows if r["informative"]]
-    assert [r["group"] for r in reference] == ["Cluver et al. 2014"]
+    info = [r for r in report.rows if r["informative"]]
+    reference = [r for r in info if r["group"] == "Cluver et al. 2014"]
+    assert len(reference) == 1 and all("log sSFR" in r["relation"] for r in info[:-1])
     # the superseded Cluver et al. (2014) calibration gives other masses, but does not count
-    assert abs(reference[0]["simulation"]) > 0.05 and len(report.counted) == len(report.rows) - 1
+    assert abs(reference[0]["simulation"]) > 0.05
+    assert len(report.counted) == len(report.rows) - len(info)
     for name, row in rows.items():
         if row["informative"]:
             continue
@@ -78,12 +81,27 @@ def test_a_universe_on_the_published_relations_passes_them():
 
 def test_too_much_12_micron_light_fails_the_w3_rows_only():
     rows = rows_by_name(realism_report(published_universe(w3_boost=2.0), z_max=0.07))
-    w3 = [r for n, r in rows.items() if n.startswith("W3 SFR -")]
-    w4 = [r for n, r in rows.items() if n.startswith("W4 SFR -")]
+    w3 = [r for n, r in rows.items() if n.startswith("W3 SFR -") and not r["informative"]]
+    w4 = [r for n, r in rows.items() if n.startswith("W4 SFR -") and not r["informative"]]
     assert w3 and not any(r["passed"] for r in w3)
     # log SFR = 0.889 log L: a factor 2 in W3 is +0.27 dex
     assert all(r["simulation"] == pytest.approx(0.889 * np.log10(2), abs=0.03) for r in w3)
     assert all(r["passed"] for r in w4)
+
+
+def test_ssfr_breakdown_shows_dust_heated_by_old_stars_without_counting_it():
+    df = published_universe(3000, seed=4)
+    rng = np.random.default_rng(2)
+    sf = df["log_sfr_true"] - df["log_mstar_true"] > -10.5
+    df["log_sfr_true"] += np.where(sf, rng.uniform(-0.5, 0.6, len(df)), 0.0)  # spread the sSFR
+    # the dust emission stays that of the old SFR: at lower sSFR, more 12 µm light per SFR
+    rows = rows_by_name(realism_report(df, z_max=0.07))
+    low, mid, high = (
+        rows[f"W3 SFR - true SFR (dex), log sSFR {lo} to {hi}"] for lo, hi in SSFR_BINS
+    )
+    assert low["informative"] and low["n"] >= 20 and high["n"] >= 20
+    assert low["simulation"] > mid["simulation"] > high["simulation"]
+    assert low["simulation"] > 0.1 and low not in realism_report(df, z_max=0.07).counted
 
 
 def test_scatter_rows_measure_the_spread():
