@@ -88,23 +88,22 @@ def modelled_rmag(pop):
     )
 
 
-def fit_rmag_estimate(n=600, *, seed=5, config=None):
+def fit_rmag_estimate(pop):
     """Fit :data:`RMAG_CORRECTION` and :data:`RMAG_MARGIN` to modelled galaxies.
 
-    Draws ``n`` galaxies of ``config`` (default: :class:`~specir.sim.config.SimConfig`),
-    models their r magnitudes with bagpipes and fits, per type, the residual of the uncorrected
-    estimate as ``a + b z + c (log M* - 10)``.
+    Models the r magnitudes of a drawn population (``draw_population``; the stored values
+    come from 600 galaxies of the default :class:`~specir.sim.config.SimConfig`, seed 5) with
+    bagpipes and fits, per type, the residual of the uncorrected estimate as
+    ``a + b z + c (log M* - 10)``::
+
+        pop = draw_population(600, np.random.default_rng(5), SimConfig())
+        fit_rmag_estimate(pop)
 
     Returns
     -------
     dict
         ``{"correction": {False: (a, b, c), True: ...}, "margin": {False: m, True: m}}``.
     """
-    from specir.sim.config import SimConfig
-    from specir.sim.population import draw_population
-
-    config = config or SimConfig()
-    pop = draw_population(n, np.random.default_rng(seed), config)
     r = modelled_rmag(pop)
     logm, z, q = pop["log_mstar_target"], pop["z"], pop["quiescent"]
     resid = r - _uncorrected(logm, z, q)

@@ -5,7 +5,14 @@ import pytest
 
 from specir.sim import SimConfig
 from specir.sim.population import draw_population
-from specir.sim.selection import RMAG_MARGIN, estimate_rmag, modelled_rmag, zmax_estimate
+from specir.sim.selection import (
+    RMAG_CORRECTION,
+    RMAG_MARGIN,
+    estimate_rmag,
+    fit_rmag_estimate,
+    modelled_rmag,
+    zmax_estimate,
+)
 
 
 def test_estimate_is_brighter_for_more_massive_and_nearer_galaxies():
@@ -25,3 +32,15 @@ def test_margin_covers_the_modelled_magnitudes_of_a_fresh_population():
         # could be left out of its volume) for at most a few per cent
         assert np.mean(over[s] > RMAG_MARGIN[flag]) <= 0.05
         assert abs(np.median(over[s])) < 0.3  # and is not biased
+
+
+def test_stored_estimate_agrees_with_a_refit_on_another_seed():
+    """Fails when the simulator's physics moves its magnitudes and the constants go stale."""
+    pytest.importorskip("bagpipes")
+    pop = draw_population(200, np.random.default_rng(21), SimConfig())
+    fit = fit_rmag_estimate(pop)
+    for flag in (False, True):
+        for z, logm in ((0.05, 10.0), (0.15, 10.8)):
+            refit = np.dot(fit["correction"][flag], (1.0, z, logm - 10.0))
+            stored = np.dot(RMAG_CORRECTION[flag], (1.0, z, logm - 10.0))
+            assert abs(refit - stored) < 0.12, (flag, z, logm)
