@@ -3,7 +3,8 @@
 Reads ``attribution.json`` and the PNGs written by ``specir attribute`` and ``sedfit.json``
 written by ``specir sedfit`` (and, with ``--information``, measures the feature-information
 table of :mod:`specir.analysis.information` on a simulated catalog), and writes
-``drives_attribution.inc``, ``drives_information.inc`` and ``drives_sedfit.inc`` under
+``drives_attribution.inc``, ``drives_information.inc``, ``drives_sedfit.inc`` (and, with
+``--sedfit-control``, ``drives_sedfit_control.inc``) under
 ``docs/generated/drives/``, and ``docs/_static/drives_*.png``.
 Nothing is typed by hand: the page includes these files.
 
@@ -29,6 +30,11 @@ def main(argv=None):
     parser.add_argument("--attribution", type=Path, help="output folder of specir attribute")
     parser.add_argument("--sedfit", type=Path, help="output folder of specir sedfit")
     parser.add_argument(
+        "--sedfit-control",
+        type=Path,
+        help="folder holding the sedfit.json of a run scored with the matched set-up alone",
+    )
+    parser.add_argument(
         "--information", type=Path, help="simulated catalog: the feature-information table"
     )
     args = parser.parse_args(argv)
@@ -43,20 +49,27 @@ def main(argv=None):
                 shutil.copyfile(src, DOCS / "_static" / f"drives_{name}.png")
     if args.information:
         (gen / "drives_information.inc").write_text(_information(args.information) + "\n")
-    if args.sedfit:
-        report = json.loads((args.sedfit / "sedfit.json").read_text())
-        (gen / "drives_sedfit.inc").write_text(sedfit_rst(report) + "\n")
+    for folder, name in ((args.sedfit, "sedfit"), (args.sedfit_control, "sedfit_control")):
+        if folder:
+            report = json.loads((folder / "sedfit.json").read_text())
+            text = f"Fitted galaxies of the {_survey(report['catalog'])}. " + sedfit_rst(report)
+            (gen / f"drives_{name}.inc").write_text(text + "\n")
+
+
+def _survey(catalog):
+    from specir.evaluate import describe_catalog
+
+    return describe_catalog(catalog)
 
 
 def _information(catalog):
     from specir.analysis.attribute_run import galaxy_class
     from specir.analysis.information import information_table
     from specir.dataset import read_catalog_arrays
-    from specir.evaluate import describe_catalog
 
     data = read_catalog_arrays(catalog, progress=False)
     report = {"information": information_table(data, galaxy_class(data))}
-    head = f"Measured on all {len(data['z'])} galaxies of the {describe_catalog(catalog)}."
+    head = f"Measured on all {len(data['z'])} galaxies of the {_survey(catalog)}."
     return head + "\n\n" + information_rst(report)
 
 
