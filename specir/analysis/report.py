@@ -183,6 +183,16 @@ def sedfit_rst(report, *, groups=None):
                 f"{cpu} ({3600 / r['seconds_per_fit']:.1f} galaxy-fits per hour per worker)."
             )
     out = ["".join(parts), "", sedfit_verdict(report), ""]
+    for group, per_setup in report.get("parameters", {}).items():
+        if groups is not None and group not in groups:
+            continue
+        rows = [
+            [setup, name, _fmt(s, "bias"), _fmt(s, "nmad"), _fmt(s, "chi2_n")]
+            for setup, per_param in per_setup.items()
+            for name, s in per_param.items()
+        ]
+        out += [f"Fitted parameters against the truth, **{group}** (dex)", ""]
+        out += [_table(["method", "parameter", "bias", "NMAD", "χ²_N"], rows), ""]
     for group, entry in report["groups"].items():
         if groups is not None and group not in groups:
             continue

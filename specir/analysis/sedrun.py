@@ -10,7 +10,8 @@ set-up differs from the one asked for is redone.
 galaxies, against the simulated truth (``wN_flux_true``) or, in a real catalog, the observed
 WISE detections: per band the bias, NMAD and χ²_N of the Vega magnitudes with bootstrap errors
 (:func:`specir.analysis.stats.bootstrap_stats`), overall, for AGN-free galaxies, and per redshift
-and stellar-mass bin. Written to ``out/sedfit.json``.
+and stellar-mass bin; on a simulated catalog also the fitted stellar mass and SFR against
+their truths (:data:`PARAMETERS`). Written to ``out/sedfit.json``.
 """
 
 import itertools
@@ -26,12 +27,15 @@ from specir.analysis.stats import bootstrap_stats
 from specir.bands import BAND_NAMES, mjy_to_mag
 from specir.errors import SpecIRInputError
 
-__all__ = ["MASS_EDGES", "Z_EDGES", "read_galaxies", "score_fits", "sedfit_catalog"]
+__all__ = ["MASS_EDGES", "PARAMETERS", "Z_EDGES", "read_galaxies", "score_fits", "sedfit_catalog"]
 
 log = logging.getLogger(__name__)
 
 Z_EDGES = (0.0, 0.08, 0.14, 0.4)
 """Redshift bins of the score tables."""
+PARAMETERS = ("log_mstar", "log_sfr")
+"""Fitted physical parameters scored against the simulated truth (``<name>_true``): posterior
+median and standard deviation against the truth, in the report's ``parameters``."""
 MASS_EDGES = (7.0, 10.3, 10.9, 13.0)
 """log10 stellar-mass bins (true mass; fitted mass on a real catalog) of the score tables."""
 _COLUMNS = ("id", "z", "flux", "ivar", "mask", "modelmag_u", "modelmag_g", "modelmag_r",
@@ -158,6 +162,7 @@ def _load_fits(out, setup, ids, cfg=None):
     with exactly that set-up (:func:`_done_with`)."""
     preds = np.full((len(ids), 4, 2), np.nan)
     seconds, cpu, logm = [], [], np.full(len(ids), np.nan)
+    params = np.full((len(ids), len(PARAMETERS), 2), np.nan)  # posterior median, sd
     for i, gid in enumerate(ids):
         path = Path(out) / "fits" / setup / f"{gid}.json"
         if not path.exists() or (cfg is not None and not _done_with(path, cfg)):
@@ -168,9 +173,13 @@ def _load_fits(out, setup, ids, cfg=None):
         mags = mjy_to_mag(np.clip(np.asarray(rec["w_mjy"]), 1e-12, None))
         preds[i, :, 0], preds[i, :, 1] = mags.mean(axis=0), mags.std(axis=0, ddof=1)
         logm[i] = float(np.median(rec["log_mstar"]))
+        for j, key in enumerate(PARAMETERS):
+            samples = np.asarray(rec.get(key, []), float)
+            if samples.size > 1:
+                params[i, j] = np.median(samples), np.std(samples, ddof=1)
         seconds.append(rec["seconds"])
         cpu.append(rec.get("cpu_seconds", np.nan))
-    return preds, logm, seconds, cpu
+    return preds, logm, seconds, cpu, params
 
 
 def _network(df, model="default"):
@@ -230,9 +239,9 @@ def score_fits(catalog, out, *, n=0, setups=("matched", "standard"), model="defa
     df = read_galaxies(catalog, n)
     ids = df["id"].to_numpy(int)
     net, net_rate = _network(df, model)
-    preds, rates, logm_fit = {}, {}, None
+    preds, rates, logm_fit, params = {}, {}, None, {}
     for s in setups:
-        preds[s], logm, seconds, cpu = _load_fits(out, s, ids, configs.get(s))
+        preds[s], logm, seconds, cpu, params[s] = _load_fits(out, s, ids, configs.get(s))
         rates[s] = {
             "fits": len(seconds),
             "seconds_per_fit": float(np.mean(seconds)) if seconds else float("nan"),
@@ -244,6 +253,7 @@ def score_fits(catalog, out, *, n=0, setups=("matched", "standard"), model="defa
         raise SpecIRInputError("out", f"holds no finished fits under {out}/fits", "run the fits")
     df, ids = df[done].reset_index(drop=True), ids[done]
     preds = {k: v[done] for k, v in preds.items()}
+    params = {k: v[done] for k, v in params.items()}
     preds["network"] = net[done]
     ref, ref_err, ref_kind = _reference(df)
     logm = df["log_mstar_true"].to_numpy(float) if "log_mstar_true" in df else logm_fit[done]
@@ -266,6 +276,19 @@ def score_fits(catalog, out, *, n=0, setups=("matched", "standard"), model="defa
             if sel.sum() >= 1
         },
     }
+    truths = [f"{p}_true" for p in PARAMETERS]
+    if all(t in df for t in truths):
+        report["parameters"] = {
+            g: {
+                s: {
+                    p: bootstrap_stats(v[sel, j, 0], v[sel, j, 1], df[t].to_numpy(float)[sel])
+                    for j, (p, t) in enumerate(zip(PARAMETERS, truths, strict=True))
+                }
+                for s, v in params.items()
+            }
+            for g, sel in groups.items()
+            if g in ("all", "agn_free") and sel.sum() >= 1
+        }
     path = Path(out) / "sedfit.json"
     tmp = Path(f"{path}.tmp")
     tmp.write_text(json.dumps(report, indent=1) + "\n")

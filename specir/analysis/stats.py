@@ -19,6 +19,12 @@ def _stats(r, chi):
     return med, nmad, np.mean(chi**2, axis=-1)
 
 
+def _chi(r, sigma, ref_err):
+    """Residuals in units of the total error; a zero error gives an infinite χ (and χ²_N)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return r / np.hypot(sigma, ref_err)
+
+
 def residual_stats(pred, sigma, ref, ref_err=0.0):
     """Bias, NMAD and χ²_N of ``pred`` ± ``sigma`` against ``ref`` (finite rows only).
 
@@ -34,7 +40,7 @@ def residual_stats(pred, sigma, ref, ref_err=0.0):
     if not ok.any():
         return {"n": 0, **{k: float("nan") for k in STATISTICS}}
     r = pred[ok] - ref[ok]
-    chi = r / np.hypot(sigma[ok], ref_err[ok])
+    chi = _chi(r, sigma[ok], ref_err[ok])
     bias, nmad, chi2 = _stats(r, chi)
     return {"n": int(ok.sum()), "bias": float(bias), "nmad": float(nmad), "chi2_n": float(chi2)}
 
@@ -60,9 +66,10 @@ def bootstrap_stats(pred, sigma, ref, ref_err=0.0, *, n_boot=1000, seed=0):
     ref_err = np.broadcast_to(np.asarray(ref_err, float), ref.shape)
     ok = np.isfinite(pred) & np.isfinite(sigma) & np.isfinite(ref) & np.isfinite(ref_err)
     r = pred[ok] - ref[ok]
-    chi = r / np.hypot(sigma[ok], ref_err[ok])
+    chi = _chi(r, sigma[ok], ref_err[ok])
     idx = np.random.default_rng(seed).integers(0, len(r), size=(int(n_boot), len(r)))
-    boot = _stats(r[idx], chi[idx])
-    for name, values in zip(STATISTICS, boot, strict=True):
-        out[f"{name}_err"] = float(np.std(values))
+    with np.errstate(invalid="ignore"):  # an infinite χ² has no spread: its error is NaN
+        boot = _stats(r[idx], chi[idx])
+        for name, values in zip(STATISTICS, boot, strict=True):
+            out[f"{name}_err"] = float(np.std(values))
     return out

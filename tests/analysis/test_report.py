@@ -54,3 +54,12 @@ def test_a_band_without_a_measure_is_named_as_such_not_as_biased():
     matched = sedfit_verdict(rep).split(". ``")[0]
     assert "in W1, W2 (not in W3) (not measured in W4)" in matched
     assert matched.endswith("(overconfident) in no band")
+
+
+def test_the_page_shows_the_fitted_parameters_against_the_truth():
+    rep = _report()
+    s = {"n": 76, "bias": -0.008, "bias_err": 0.005, "nmad": 0.05, "nmad_err": 0.01}
+    rep["parameters"] = {"agn_free": {"matched": {"log_mstar": {**s, "chi2_n": 0.9}}}}
+    text = sedfit_rst(rep)
+    assert "Fitted parameters against the truth, **agn_free**" in text
+    assert "log_mstar" in text and "-0.008 ± 0.005" in text

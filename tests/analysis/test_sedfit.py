@@ -146,6 +146,10 @@ def test_sedfit_command_fits_scores_and_resumes(small_survey, small_survey_frame
     matched = json.loads((out / "fits" / "matched" / files[0].name).read_text())
     truth = small_survey_frame.set_index("id").loc[matched["id"], "log_mstar_true"]
     assert abs(np.median(matched["log_mstar"]) - truth) < 0.3
+    # the fitted mass is scored against the truth: the same residual as above
+    scored = rep["parameters"]["all"]["matched"]["log_mstar"]
+    assert scored["bias"] == pytest.approx(np.median(matched["log_mstar"]) - truth)
+    assert set(rep["parameters"]["all"]) == {"matched", "standard"}
     mtimes = {f: f.stat().st_mtime_ns for f in files}
     os.remove(files[0])
     assert main(argv) == 0

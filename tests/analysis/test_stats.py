@@ -28,3 +28,9 @@ def test_bootstrap_errors_match_the_sampling_error():
 def test_bootstrap_with_too_few_rows():
     s = bootstrap_stats([1.0], [1.0], [1.0])
     assert s["n"] == 1 and np.isnan(s["bias_err"])
+
+
+def test_a_zero_error_gives_an_infinite_chi2_not_a_warning():
+    # a posterior whose samples all agree (sd 0) claims certainty: infinitely overconfident
+    s = bootstrap_stats(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 1.0]), np.zeros(3))
+    assert s["chi2_n"] == np.inf and s["bias"] == 2.0 and np.isfinite(s["bias_err"])
