@@ -227,6 +227,21 @@ def _table(preds, ref, ref_err, sel):
     }
 
 
+def _parameter_scores(params, df, groups):
+    """Fitted (posterior median ± sd) against true :data:`PARAMETERS`, all and AGN-free."""
+    return {
+        g: {
+            s: {
+                p: bootstrap_stats(v[sel, j, 0], v[sel, j, 1], df[f"{p}_true"].to_numpy(float)[sel])
+                for j, p in enumerate(PARAMETERS)
+            }
+            for s, v in params.items()
+        }
+        for g, sel in groups.items()
+        if g in ("all", "agn_free") and sel.sum() >= 1
+    }
+
+
 def score_fits(catalog, out, *, n=0, setups=("matched", "standard"), model="default",
                configs=None):  # fmt: skip
     """Score the fits found under ``out`` (and the network on the same galaxies); see module.
@@ -276,19 +291,8 @@ def score_fits(catalog, out, *, n=0, setups=("matched", "standard"), model="defa
             if sel.sum() >= 1
         },
     }
-    truths = [f"{p}_true" for p in PARAMETERS]
-    if all(t in df for t in truths):
-        report["parameters"] = {
-            g: {
-                s: {
-                    p: bootstrap_stats(v[sel, j, 0], v[sel, j, 1], df[t].to_numpy(float)[sel])
-                    for j, (p, t) in enumerate(zip(PARAMETERS, truths, strict=True))
-                }
-                for s, v in params.items()
-            }
-            for g, sel in groups.items()
-            if g in ("all", "agn_free") and sel.sum() >= 1
-        }
+    if all(f"{p}_true" in df for p in PARAMETERS):
+        report["parameters"] = _parameter_scores(params, df, groups)
     path = Path(out) / "sedfit.json"
     tmp = Path(f"{path}.tmp")
     tmp.write_text(json.dumps(report, indent=1) + "\n")
