@@ -161,7 +161,7 @@ def _load_fits(out, setup, ids, cfg=None):
     """Predictions of the fits of ``setup`` found for ``ids``; with ``cfg``, only those made
     with exactly that set-up (:func:`_done_with`)."""
     preds = np.full((len(ids), 4, 2), np.nan)
-    seconds, cpu, logm = [], [], np.full(len(ids), np.nan)
+    seconds, cpu = [], []
     params = np.full((len(ids), len(PARAMETERS), 2), np.nan)  # posterior median, sd
     for i, gid in enumerate(ids):
         path = Path(out) / "fits" / setup / f"{gid}.json"
@@ -172,14 +172,13 @@ def _load_fits(out, setup, ids, cfg=None):
             continue
         mags = mjy_to_mag(np.clip(np.asarray(rec["w_mjy"]), 1e-12, None))
         preds[i, :, 0], preds[i, :, 1] = mags.mean(axis=0), mags.std(axis=0, ddof=1)
-        logm[i] = float(np.median(rec["log_mstar"]))
         for j, key in enumerate(PARAMETERS):
             samples = np.asarray(rec.get(key, []), float)
             if samples.size > 1:
                 params[i, j] = np.median(samples), np.std(samples, ddof=1)
         seconds.append(rec["seconds"])
         cpu.append(rec.get("cpu_seconds", np.nan))
-    return preds, logm, seconds, cpu, params
+    return preds, seconds, cpu, params
 
 
 def _network(df, model="default"):
@@ -254,15 +253,14 @@ def score_fits(catalog, out, *, n=0, setups=("matched", "standard"), model="defa
     df = read_galaxies(catalog, n)
     ids = df["id"].to_numpy(int)
     net, net_rate = _network(df, model)
-    preds, rates, logm_fit, params = {}, {}, None, {}
+    preds, rates, params = {}, {}, {}
     for s in setups:
-        preds[s], logm, seconds, cpu, params[s] = _load_fits(out, s, ids, configs.get(s))
+        preds[s], seconds, cpu, params[s] = _load_fits(out, s, ids, configs.get(s))
         rates[s] = {
             "fits": len(seconds),
             "seconds_per_fit": float(np.mean(seconds)) if seconds else float("nan"),
             "cpu_seconds_per_fit": float(np.nanmean(cpu)) if np.isfinite(cpu).any() else None,
         }
-        logm_fit = logm if logm_fit is None else logm_fit
     done = np.all([np.isfinite(p[:, 0, 0]) for p in preds.values()], axis=0)
     if not done.any():
         raise SpecIRInputError("out", f"holds no finished fits under {out}/fits", "run the fits")
@@ -271,7 +269,9 @@ def score_fits(catalog, out, *, n=0, setups=("matched", "standard"), model="defa
     params = {k: v[done] for k, v in params.items()}
     preds["network"] = net[done]
     ref, ref_err, ref_kind = _reference(df)
-    logm = df["log_mstar_true"].to_numpy(float) if "log_mstar_true" in df else logm_fit[done]
+    # true mass bins on a simulated catalog, else the first set-up's fitted mass
+    logm_fit = next(iter(params.values()))[:, PARAMETERS.index("log_mstar"), 0]
+    logm = df["log_mstar_true"].to_numpy(float) if "log_mstar_true" in df else logm_fit
     groups = {"all": np.ones(len(df), bool)}
     if "agn_type_true" in df:
         groups["agn_free"] = df["agn_type_true"].to_numpy() == 0

@@ -100,8 +100,7 @@ class RealismReport:
 
         A row measured on fewer than :data:`MIN_GALAXIES` galaxies does not pass. An
         ``informative`` row (a superseded calibration shown for reference, or a breakdown shown
-        for diagnosis) is reported but does
-        not count in :attr:`passed` and :attr:`n_passed`.
+        for diagnosis) is reported but does not count in :attr:`passed` and :attr:`n_passed`.
         """
         close = abs(simulation - literature) <= tolerance + 1e-9
         ok = bool(np.isfinite(simulation) and close and n >= MIN_GALAXIES)

@@ -12,6 +12,7 @@ import logging
 
 import numpy as np
 
+from specir.errors import SpecIRInputError
 from specir.sim.cosmo import luminosity_distance_cm
 
 __all__ = ["estimate_rmag", "fit_rmag_estimate", "zmax_estimate"]
@@ -76,15 +77,10 @@ def modelled_rmag(pop):
     """bagpipes r-band model magnitudes (AB, no noise, no cut) of a drawn population."""
     from specir.sim.galaxy import DEFAULT_GALAXY, model_photometry
 
+    keys = [k for k in DEFAULT_GALAXY if k in pop]
     n = np.size(pop["z"])
-    keys = [k for k in DEFAULT_GALAXY if k in pop and k != "log_oiii"]
     return np.array(
-        [
-            model_photometry(**{k: pop[k][i] for k in keys}, log_oiii=pop["log_oiii"][i])[
-                "modelmag_r"
-            ]
-            for i in range(n)
-        ]
+        [model_photometry(**{k: pop[k][i] for k in keys})["modelmag_r"] for i in range(n)]
     )
 
 
@@ -104,8 +100,13 @@ def fit_rmag_estimate(pop):
     dict
         ``{"correction": {False: (a, b, c), True: ...}, "margin": {False: m, True: m}}``.
     """
+    q = np.asarray(pop["quiescent"], bool)
+    if min(q.sum(), (~q).sum()) < 10:
+        raise SpecIRInputError(
+            "pop", "holds fewer than 10 galaxies of one type", "draw a larger population"
+        )
     r = modelled_rmag(pop)
-    logm, z, q = pop["log_mstar_target"], pop["z"], pop["quiescent"]
+    logm, z = pop["log_mstar_target"], pop["z"]
     resid = r - _uncorrected(logm, z, q)
     out = {"correction": {}, "margin": {}}
     for flag in (False, True):

@@ -50,6 +50,16 @@ def _tables():
     return ages, widths, live.T, recent, np.asarray(config.metallicities, float)
 
 
+def _checked(name, values, lo):
+    """``values`` as a float array, refused unless finite and above ``lo``."""
+    from specir.errors import SpecIRInputError
+
+    a = np.atleast_1d(np.asarray(values, float))
+    if not np.all(np.isfinite(a) & (a > lo)):
+        raise SpecIRInputError(name, f"must be finite and above {lo:g}", "check the drawn values")
+    return a
+
+
 def _metallicity_weights(z_star, zmet):
     """bagpipes' split of a single metallicity between the two neighbouring grid values."""
     z_star = np.asarray(z_star, float)
@@ -86,9 +96,9 @@ def delayed_tau_truths(age, tau, z_star):
     (True, True)
     """
     ages, widths, live_tab, recent, zmet = _tables()
-    age = np.atleast_1d(np.asarray(age, float)) * 1e9
-    tau = np.atleast_1d(np.asarray(tau, float)) * 1e9
-    zw = _metallicity_weights(np.atleast_1d(z_star), zmet)
+    age = _checked("age", age, 0.0) * 1e9
+    tau = _checked("tau", tau, 0.0) * 1e9
+    zw = _metallicity_weights(_checked("z_star", z_star, 0.0), zmet)
     live = np.empty(age.size)
     sfr = np.empty(age.size)
     for s in range(0, age.size, _CHUNK):
@@ -131,9 +141,9 @@ def solve_delayed_tau(log_mstar, log_ssfr, age, z_star, *, iterations=6):
     >>> round(float(got[0]), 3), bool(log_mf[0] > 10.15)
     (-10.3, True)
     """
-    log_mstar = np.asarray(log_mstar, float)
-    log_ssfr = np.asarray(log_ssfr, float)
-    age = np.asarray(age, float)
+    log_mstar = _checked("log_mstar", log_mstar, -np.inf)
+    log_ssfr = _checked("log_ssfr", log_ssfr, -np.inf)
+    age = _checked("age", age, 0.0)
     h_max = 2.0 * (1.0 - 1e-6)
     s = np.clip(10.0**log_ssfr * 0.6 * age * 1e9, 1e-6, h_max)
     for _ in range(iterations):

@@ -44,3 +44,12 @@ def test_stored_estimate_agrees_with_a_refit_on_another_seed():
             refit = np.dot(fit["correction"][flag], (1.0, z, logm - 10.0))
             stored = np.dot(RMAG_CORRECTION[flag], (1.0, z, logm - 10.0))
             assert abs(refit - stored) < 0.12, (flag, z, logm)
+
+
+def test_fit_refuses_a_population_without_both_types():
+    from specir.errors import SpecIRInputError
+
+    pop = draw_population(30, np.random.default_rng(1), SimConfig())
+    pop["quiescent"] = np.zeros(30, bool)
+    with pytest.raises(SpecIRInputError, match="pop"):
+        fit_rmag_estimate(pop)

@@ -55,3 +55,13 @@ def test_simulated_galaxies_have_the_mass_and_ssfr_they_were_drawn_with():
         _, truth = sed.compute({k: pop[k][i] for k in keys})
         assert truth["log_mstar"] == pytest.approx(pop["log_mstar_target"][i], abs=0.003)
         assert truth["log_sfr"] == pytest.approx(pop["log_sfr_target"][i], abs=0.03)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -1.0])
+def test_non_finite_or_negative_inputs_are_refused_by_name(bad):
+    from specir.errors import SpecIRInputError
+
+    with pytest.raises(SpecIRInputError, match="tau"):
+        delayed_tau_truths([5.0], [bad], [1.0])
+    with pytest.raises(SpecIRInputError, match="log_ssfr"):
+        solve_delayed_tau([10.0], [bad if bad != -1.0 else np.nan], [5.0], [1.0])
