@@ -10,8 +10,10 @@ set-up differs from the one asked for is redone.
 galaxies, against the simulated truth (``wN_flux_true``) or, in a real catalog, the observed
 WISE detections: per band the bias, NMAD and χ²_N of the Vega magnitudes with bootstrap errors
 (:func:`specir.analysis.stats.bootstrap_stats`), overall, for AGN-free galaxies, and per redshift
-and stellar-mass bin; on a simulated catalog also the fitted stellar mass and SFR against
-their truths (:data:`PARAMETERS`). Written to ``out/sedfit.json``.
+and stellar-mass bin; on a simulated catalog also the fitted stellar mass, SFR, attenuation and
+metallicity against their truths (:data:`PARAMETERS`), and ``drivers``: each band's AGN-free
+residual regressed on those parameter errors, whose intercept is the residual left were every
+parameter fitted at its truth. Written to ``out/sedfit.json``.
 """
 
 import itertools
@@ -23,25 +25,40 @@ from pathlib import Path
 
 import numpy as np
 
-from specir.analysis.stats import bootstrap_stats
+from specir.analysis.stats import bootstrap_stats, residual_drivers
 from specir.bands import BAND_NAMES, mjy_to_mag
 from specir.errors import SpecIRInputError
 
-__all__ = ["MASS_EDGES", "PARAMETERS", "Z_EDGES", "read_galaxies", "score_fits", "sedfit_catalog"]
+__all__ = [
+    "MASS_EDGES",
+    "PARAMETERS",
+    "TRUTHS",
+    "Z_EDGES",
+    "read_galaxies",
+    "score_fits",
+    "sedfit_catalog",
+]
 
 log = logging.getLogger(__name__)
 
 Z_EDGES = (0.0, 0.08, 0.14, 0.4)
 """Redshift bins of the score tables."""
-PARAMETERS = ("log_mstar", "log_sfr")
-"""Fitted physical parameters scored against the simulated truth (``<name>_true``): posterior
-median and standard deviation against the truth, in the report's ``parameters``."""
+PARAMETERS = ("log_mstar", "log_sfr", "av", "log_metallicity")
+"""Fitted physical parameters scored against the simulated truth (:data:`TRUTHS`): posterior
+median and standard deviation against the truth, in the report's ``parameters``; ``av`` is the
+posterior's ``dust:Av``, ``log_metallicity`` log10 of its star-formation history's stellar
+metallicity (Z☉). Their errors are also what the report's ``drivers`` regress each band's
+residual on (:func:`specir.analysis.stats.residual_drivers`)."""
+TRUTHS = {"log_mstar": "log_mstar_true", "log_sfr": "log_sfr_true", "av": "av_true",
+          "log_metallicity": "metallicity_true"}  # fmt: skip
+"""Truth column of each of :data:`PARAMETERS` (metallicity stored linear, in Z☉)."""
 MASS_EDGES = (7.0, 10.3, 10.9, 13.0)
 """log10 stellar-mass bins (true mass; fitted mass on a real catalog) of the score tables."""
 _COLUMNS = ("id", "z", "flux", "ivar", "mask", "modelmag_u", "modelmag_g", "modelmag_r",
             "modelmag_i", "modelmag_z")  # fmt: skip
-_OPTIONAL = ("log_mstar_true", "log_sfr_true", "agn_type_true", "w1_flux_true", "w2_flux_true",
-             "w3_flux_true", "w4_flux_true", "w1mpro", "w2mpro", "w3mpro", "w4mpro",
+_OPTIONAL = ("log_mstar_true", "log_sfr_true", "av_true", "metallicity_true", "agn_type_true",
+             "w1_flux_true", "w2_flux_true", "w3_flux_true", "w4_flux_true", "w1mpro", "w2mpro",
+             "w3mpro", "w4mpro",
              "w1sigmpro", "w2sigmpro", "w3sigmpro", "w4sigmpro")  # fmt: skip
 
 
@@ -173,12 +190,34 @@ def _load_fits(out, setup, ids, cfg=None):
         mags = mjy_to_mag(np.clip(np.asarray(rec["w_mjy"]), 1e-12, None))
         preds[i, :, 0], preds[i, :, 1] = mags.mean(axis=0), mags.std(axis=0, ddof=1)
         for j, key in enumerate(PARAMETERS):
-            samples = np.asarray(rec.get(key, []), float)
+            samples = _samples(rec, key)
             if samples.size > 1:
                 params[i, j] = np.median(samples), np.std(samples, ddof=1)
         seconds.append(rec["seconds"])
         cpu.append(rec.get("cpu_seconds", np.nan))
     return preds, seconds, cpu, params
+
+
+def _samples(rec, key):
+    """Posterior samples of one of :data:`PARAMETERS` in a stored fit (empty if absent)."""
+    if key in rec:
+        return np.asarray(rec[key], float)
+    post = rec.get("posterior", {})
+    names = post.get("names", [])
+    if key == "av":
+        cols = [i for i, n in enumerate(names) if n == "dust:Av"]
+    else:  # the stellar metallicity: the SFH component's, not the nebular one
+        cols = [i for i, n in enumerate(names) if n.endswith(":metallicity")]
+        cols = [i for i in cols if not names[i].startswith("nebular")]
+    if not cols:
+        return np.array([])
+    values = np.asarray(post["samples"], float)[:, cols[0]]
+    return np.log10(values) if key == "log_metallicity" else values
+
+
+def _truth(df, key):
+    values = df[TRUTHS[key]].to_numpy(float)
+    return np.log10(values) if key == "log_metallicity" else values
 
 
 def _network(df, model="default"):
@@ -231,14 +270,28 @@ def _parameter_scores(params, df, groups):
     return {
         g: {
             s: {
-                p: bootstrap_stats(v[sel, j, 0], v[sel, j, 1], df[f"{p}_true"].to_numpy(float)[sel])
+                p: bootstrap_stats(v[sel, j, 0], v[sel, j, 1], _truth(df, p)[sel])
                 for j, p in enumerate(PARAMETERS)
+                if TRUTHS[p] in df
             }
             for s, v in params.items()
         }
         for g, sel in groups.items()
         if g in ("all", "agn_free") and sel.sum() >= 1
     }
+
+
+def _drivers(preds, params, ref, df, sel):
+    """Per fitter set-up and band, the AGN-free residuals regressed on the fitted-minus-true
+    :data:`PARAMETERS` (posterior medians): how much of a bias the parameter errors explain."""
+    out = {}
+    for setup, v in params.items():
+        errors = {p: v[sel, j, 0] - _truth(df, p)[sel] for j, p in enumerate(PARAMETERS)}
+        out[setup] = {
+            b: residual_drivers(preds[setup][sel, i, 0] - ref[sel, i], errors)
+            for i, b in enumerate(BAND_NAMES)
+        }
+    return out
 
 
 def score_fits(catalog, out, *, n=0, setups=("matched", "standard"), model="default",
@@ -291,8 +344,10 @@ def score_fits(catalog, out, *, n=0, setups=("matched", "standard"), model="defa
             if sel.sum() >= 1
         },
     }
-    if all(f"{p}_true" in df for p in PARAMETERS):
+    if any(TRUTHS[p] in df for p in PARAMETERS):
         report["parameters"] = _parameter_scores(params, df, groups)
+    if "agn_free" in groups and all(TRUTHS[p] in df for p in PARAMETERS):
+        report["drivers"] = _drivers(preds, params, ref, df, groups["agn_free"])
     path = Path(out) / "sedfit.json"
     tmp = Path(f"{path}.tmp")
     tmp.write_text(json.dumps(report, indent=1) + "\n")

@@ -7,7 +7,7 @@ The definitions are those of :mod:`specir.evaluate`: residual r = prediction −
 
 import numpy as np
 
-__all__ = ["STATISTICS", "bootstrap_stats", "residual_stats"]
+__all__ = ["STATISTICS", "bootstrap_stats", "residual_drivers", "residual_stats"]
 
 STATISTICS = ("bias", "nmad", "chi2_n")
 """The statistics :func:`residual_stats` returns, in table order."""
@@ -72,4 +72,48 @@ def bootstrap_stats(pred, sigma, ref, ref_err=0.0, *, n_boot=1000, seed=0):
         boot = _stats(r[idx], chi[idx])
         for name, values in zip(STATISTICS, boot, strict=True):
             out[f"{name}_err"] = float(np.std(values))
+    return out
+
+
+def residual_drivers(resid, errors, *, n_boot=1000, seed=0):
+    """Least-squares split of residuals into parameter errors and what remains without them.
+
+    Fits ``resid = intercept + Σ_k slope_k × errors[k]`` over the rows where everything is
+    finite. ``intercept`` is the mean residual expected were every parameter at its truth;
+    ``explained`` the fraction of the residuals' variance the parameter errors account for.
+    Errors (``*_err``) are bootstrap standard deviations over ``n_boot`` row resamples.
+
+    Parameters
+    ----------
+    resid : array-like, shape (n,)
+        Prediction minus truth of one quantity (e.g. a band's magnitude).
+    errors : dict of str to array-like, shape (n,)
+        Fitted minus true value of each parameter.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(3)
+    >>> dav = rng.normal(0.02, 0.05, 300)
+    >>> d = residual_drivers(-1.0 * dav + rng.normal(0, 0.01, 300), {"av": dav})
+    >>> abs(d["intercept"]) < 3 * d["intercept_err"], abs(d["slopes"]["av"] + 1) < 0.1
+    (True, True)
+    """
+    names = list(errors)
+    y = np.asarray(resid, float)
+    x = np.column_stack([np.ones_like(y)] + [np.asarray(errors[k], float) for k in names])
+    ok = np.isfinite(y) & np.all(np.isfinite(x), axis=1)
+    y, x = y[ok], x[ok]
+    out = {"n": int(ok.sum()), "intercept": float("nan"), "intercept_err": float("nan")}
+    out |= {"explained": float("nan"), "slopes": {k: float("nan") for k in names}}
+    out["slopes_err"] = dict(out["slopes"])
+    if len(y) <= x.shape[1]:
+        return out
+    coef = np.linalg.lstsq(x, y, rcond=None)[0]
+    idx = np.random.default_rng(seed).integers(0, len(y), size=(int(n_boot), len(y)))
+    boot = np.array([np.linalg.lstsq(x[i], y[i], rcond=None)[0] for i in idx])
+    err = boot.std(axis=0)
+    out.update(intercept=float(coef[0]), intercept_err=float(err[0]))
+    out["explained"] = float(1.0 - np.var(y - x @ coef) / np.var(y)) if np.var(y) > 0 else 0.0
+    out["slopes"] = {k: float(v) for k, v in zip(names, coef[1:], strict=True)}
+    out["slopes_err"] = {k: float(v) for k, v in zip(names, err[1:], strict=True)}
     return out

@@ -63,3 +63,16 @@ def test_the_page_shows_the_fitted_parameters_against_the_truth():
     text = sedfit_rst(rep)
     assert "Fitted parameters against the truth, **agn_free**" in text
     assert "log_mstar" in text and "-0.008 ± 0.005" in text
+
+
+def test_the_page_shows_what_the_parameter_errors_explain():
+    rep = _report()
+    d = {"n": 76, "intercept": 0.008, "intercept_err": 0.004, "explained": 0.7}
+    d |= {"slopes": {"av": -1.04, "log_metallicity": -0.48}}
+    d["slopes_err"] = {"av": 0.1, "log_metallicity": 0.04}
+    rep["drivers"] = {"matched": {"w1": d}}
+    text = sedfit_rst(rep)
+    assert "``matched``, AGN-free: each band's residual" in text
+    row = next(line for line in text.splitlines() if line.split()[:2] == ["W1", "76"])
+    assert "+0.008 ± 0.004" in row and "-1.04 ± 0.10" in row and "-0.48 ± 0.04" in row
+    assert row.rstrip().endswith("0.70")

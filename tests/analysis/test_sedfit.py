@@ -150,6 +150,15 @@ def test_sedfit_command_fits_scores_and_resumes(small_survey, small_survey_frame
     scored = rep["parameters"]["all"]["matched"]["log_mstar"]
     assert scored["bias"] == pytest.approx(np.median(matched["log_mstar"]) - truth)
     assert set(rep["parameters"]["all"]) == {"matched", "standard"}
+    # attenuation and the stellar (not the nebular) metallicity, read from the posterior
+    names, samples = matched["posterior"]["names"], np.asarray(matched["posterior"]["samples"])
+    truth = small_survey_frame.set_index("id").loc[matched["id"]]
+    av = np.median(samples[:, names.index("dust:Av")]) - truth["av_true"]
+    stellar = np.log10(samples[:, names.index("delayed:metallicity")])
+    logz = np.median(stellar) - np.log10(truth["metallicity_true"])
+    scored = rep["parameters"]["all"]["matched"]
+    assert scored["av"]["bias"] == pytest.approx(av)
+    assert scored["log_metallicity"]["bias"] == pytest.approx(logz)
     mtimes = {f: f.stat().st_mtime_ns for f in files}
     os.remove(files[0])
     assert main(argv) == 0

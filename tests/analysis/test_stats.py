@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from specir.analysis.stats import bootstrap_stats, residual_stats
+from specir.analysis.stats import bootstrap_stats, residual_drivers, residual_stats
 
 
 def test_residual_stats_skips_non_finite_rows():
@@ -34,3 +34,23 @@ def test_a_zero_error_gives_an_infinite_chi2_not_a_warning():
     # a posterior whose samples all agree (sd 0) claims certainty: infinitely overconfident
     s = bootstrap_stats(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 1.0]), np.zeros(3))
     assert s["chi2_n"] == np.inf and s["bias"] == 2.0 and np.isfinite(s["bias_err"])
+
+
+def test_residual_drivers_separate_parameter_errors_from_what_remains():
+    """A band residual made of a 0.05 mag offset plus -1 × the A_V error plus -0.5 × the
+    metallicity error: the fit gives back the offset (not the raw mean, which the biased A_V
+    errors shift) and both slopes, within their bootstrap errors."""
+    rng = np.random.default_rng(7)
+    dav, dz = rng.normal(0.03, 0.05, 400), rng.normal(0.0, 0.1, 400)
+    resid = 0.05 - 1.0 * dav - 0.5 * dz + rng.normal(0, 0.01, 400)
+    d = residual_drivers(resid, {"av": dav, "log_metallicity": dz}, n_boot=300)
+    assert abs(np.mean(resid) - 0.05) > 5 * d["intercept_err"]  # the raw mean is off
+    assert d["intercept"] == pytest.approx(0.05, abs=3 * d["intercept_err"])
+    assert d["slopes"]["av"] == pytest.approx(-1.0, abs=3 * d["slopes_err"]["av"])
+    assert d["slopes"]["log_metallicity"] == pytest.approx(-0.5, abs=0.05)
+    assert d["explained"] > 0.9 and d["n"] == 400
+
+
+def test_residual_drivers_skip_non_finite_rows_and_refuse_too_few():
+    d = residual_drivers([0.1, np.nan, 0.3, 0.2], {"av": [0.0, 1.0, 0.2, np.inf]})
+    assert d["n"] == 2 and np.isnan(d["intercept"]) and np.isnan(d["slopes"]["av"])
