@@ -222,12 +222,16 @@ def _drivers_rst(drivers):
     """
     out = []
     for setup, per_band in drivers.items():
+        if not per_band:
+            continue
         names = next(iter(per_band.values()))["slopes"]
         head = ["band", "N", "at true parameters (mag)"] + [f"per Δ {k}" for k in names]
         rows = [
             [b.upper(), str(d["n"]), f"{d['intercept']:+.3f} ± {d['intercept_err']:.3f}"]
             + [f"{d['slopes'][k]:+.2f} ± {d['slopes_err'][k]:.2f}" for k in names]
             + [f"{d['explained']:.2f}"]
+            if math.isfinite(d["intercept"])
+            else [b.upper(), str(d["n"]), "too few galaxies"] + ["–"] * (len(names) + 1)
             for b, d in per_band.items()
         ]
         out += [

@@ -198,26 +198,39 @@ def _load_fits(out, setup, ids, cfg=None):
     return preds, seconds, cpu, params
 
 
+_POSTERIOR = {"av": "dust:Av", "log_metallicity": ":metallicity"}
+"""Posterior column of the :data:`PARAMETERS` a fit stores only in its posterior: an exact name,
+or (leading ``:``) the suffix of the star-formation history's column (not ``nebular:``)."""
+
+
 def _samples(rec, key):
     """Posterior samples of one of :data:`PARAMETERS` in a stored fit (empty if absent)."""
     if key in rec:
         return np.asarray(rec[key], float)
-    post = rec.get("posterior", {})
+    post, want = rec.get("posterior", {}), _POSTERIOR.get(key)
     names = post.get("names", [])
-    if key == "av":
-        cols = [i for i, n in enumerate(names) if n == "dust:Av"]
-    else:  # the stellar metallicity: the SFH component's, not the nebular one
-        cols = [i for i, n in enumerate(names) if n.endswith(":metallicity")]
-        cols = [i for i in cols if not names[i].startswith("nebular")]
+    cols = [
+        i
+        for i, name in enumerate(names)
+        if want is not None
+        and (name == want or (want.startswith(":") and name.endswith(want)))
+        and not name.startswith("nebular:")
+    ]
     if not cols:
         return np.array([])
     values = np.asarray(post["samples"], float)[:, cols[0]]
-    return np.log10(values) if key == "log_metallicity" else values
+    return _log10(values) if key == "log_metallicity" else values
+
+
+def _log10(values):
+    """log10, NaN (not -inf and a warning) where a metallicity is not positive."""
+    values = np.asarray(values, float)
+    return np.log10(np.where(values > 0, values, np.nan))
 
 
 def _truth(df, key):
     values = df[TRUTHS[key]].to_numpy(float)
-    return np.log10(values) if key == "log_metallicity" else values
+    return _log10(values) if key == "log_metallicity" else values
 
 
 def _network(df, model="default"):

@@ -100,7 +100,17 @@ def residual_drivers(resid, errors, *, n_boot=1000, seed=0):
     """
     names = list(errors)
     y = np.asarray(resid, float)
-    x = np.column_stack([np.ones_like(y)] + [np.asarray(errors[k], float) for k in names])
+    columns = [np.asarray(errors[k], float) for k in names]
+    bad = [k for k, c in zip(names, columns, strict=True) if c.shape != y.shape]
+    if y.ndim != 1 or bad:
+        from specir.errors import SpecIRInputError
+
+        raise SpecIRInputError(
+            f"errors[{bad[0]!r}]" if bad else "resid",
+            f"is not a 1-d array of the residuals' shape {y.shape}",
+            "give one value per residual",
+        )
+    x = np.column_stack([np.ones_like(y), *columns])
     ok = np.isfinite(y) & np.all(np.isfinite(x), axis=1)
     y, x = y[ok], x[ok]
     out = {"n": int(ok.sum()), "intercept": float("nan"), "intercept_err": float("nan")}

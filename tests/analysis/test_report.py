@@ -76,3 +76,14 @@ def test_the_page_shows_what_the_parameter_errors_explain():
     row = next(line for line in text.splitlines() if line.split()[:2] == ["W1", "76"])
     assert "+0.008 ± 0.004" in row and "-1.04 ± 0.10" in row and "-0.48 ± 0.04" in row
     assert row.rstrip().endswith("0.70")
+
+
+def test_too_few_galaxies_for_the_regression_say_so_instead_of_nan():
+    rep = _report()
+    d = {"n": 3, "intercept": float("nan"), "intercept_err": float("nan")}
+    d |= {"explained": float("nan"), "slopes": {"av": float("nan")}}
+    d["slopes_err"] = dict(d["slopes"])
+    rep["drivers"] = {"matched": {"w1": d}, "standard": {}}
+    text = sedfit_rst(rep)
+    row = next(line for line in text.splitlines() if line.split()[:2] == ["W1", "3"])
+    assert "too few galaxies" in row and "nan" not in row

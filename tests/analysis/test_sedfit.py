@@ -204,3 +204,17 @@ def test_fitter_config_refuses_a_string_bool_and_a_bad_resolution(tmp_path, key,
     path.write_text(f'name = "x"\n{key} = {value}\n')
     with pytest.raises(SpecIRInputError, match=key):
         fitter_config(str(path))
+
+
+def test_posterior_parameters_are_read_by_name_never_guessed():
+    """A fit without stored mass samples yields no mass (not another column's samples); the
+    stellar metallicity is the SFH's column, never the nebular one; a non-positive one is NaN."""
+    from specir.analysis.sedrun import _samples
+
+    post = {"names": ["nebular:metallicity", "dust:Av", "delayed:metallicity"]}
+    post["samples"] = [[2.0, 0.3, 1.0], [2.0, 0.4, 0.0]]
+    rec = {"posterior": post}
+    assert _samples(rec, "log_mstar").size == 0
+    assert _samples(rec, "av").tolist() == [0.3, 0.4]
+    logz = _samples(rec, "log_metallicity")
+    assert logz[0] == 0.0 and np.isnan(logz[1])

@@ -54,3 +54,10 @@ def test_residual_drivers_separate_parameter_errors_from_what_remains():
 def test_residual_drivers_skip_non_finite_rows_and_refuse_too_few():
     d = residual_drivers([0.1, np.nan, 0.3, 0.2], {"av": [0.0, 1.0, 0.2, np.inf]})
     assert d["n"] == 2 and np.isnan(d["intercept"]) and np.isnan(d["slopes"]["av"])
+
+
+def test_residual_drivers_refuse_errors_of_another_length_by_name():
+    from specir.errors import SpecIRInputError
+
+    with pytest.raises(SpecIRInputError, match=r"errors\['av'\]"):
+        residual_drivers([0.1, 0.2, 0.3], {"av": [0.0, 1.0]})
