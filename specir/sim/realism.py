@@ -23,7 +23,14 @@ import numpy as np
 from specir.bands import WISE_BANDS, mjy_to_mag
 from specir.sim.cosmo import luminosity_distance_cm
 
-__all__ = ["MASS_BINS", "RealismReport", "demo_frame", "realism_report"]
+__all__ = [
+    "AGN_INCIDENCE_BINS",
+    "AIRD12",
+    "MASS_BINS",
+    "RealismReport",
+    "demo_frame",
+    "realism_report",
+]
 
 L_SUN_ERG_S = 3.828e33
 """Nominal solar luminosity (IAU 2015 B3), erg/s."""
@@ -69,6 +76,15 @@ JARRETT_LOCI = {"w1w2_no_agn": 0.05, "w2w3_star_forming": 3.5, "w2w3_quiescent":
 STERN12 = {"cut": 0.8, "w2_limit": 15.05, "reliability": 0.95, "completeness": 0.78}
 STERN12_MIN_LOG_LAGN = 44.5
 """AGN counted for completeness: L_bol >= 10^44.5 erg/s, those that dominate the mid-IR."""
+# Aird et al. (2012, ApJ 746, 90): the probability that a galaxy hosts an AGN of a given
+# specific accretion rate does not depend on its stellar mass (9.5 < log M* < 12); Birchall,
+# Watson & Aird (2022, MNRAS; arXiv:2112.03142) find the same in z < 0.33 SDSS
+# galaxies: the fraction hosting an AGN above a fixed specific accretion rate is constant over
+# stellar mass. Specific accretion rate as Aird et al. define it: L_bol over the Eddington
+# luminosity (1.26e38 erg/s per M_sun) of a black hole of 0.002 M*.
+AIRD12 = {"log_lambda_min": -2.0, "mbh_per_mstar": 0.002, "log_ratio": 0.0}
+AGN_INCIDENCE_BINS = ((9.5, 10.5), (10.5, 11.5))
+"""log10 M* bins whose AGN fractions (specific accretion rate above the limit) are compared."""
 
 
 @dataclass
@@ -237,6 +253,24 @@ def _stern(rep, c, tol_rel, tol_comp):
     )
 
 
+def _agn_incidence(rep, c, tol):
+    """log10 of the ratio of the AGN fractions (λ_sBHAR >= 0.01) of the two mass bins; N is
+    the number of such AGN in the sparser bin (the ratio's precision)."""
+    log_lam = c["log_lagn"] - np.log10(1.26e38 * AIRD12["mbh_per_mstar"]) - c["log_mstar_true"]
+    active = c["agn"] & (log_lam >= AIRD12["log_lambda_min"])
+    frac, counts = [], []
+    for lo, hi in AGN_INCIDENCE_BINS:
+        m = (c["log_mstar_true"] >= lo) & (c["log_mstar_true"] < hi)
+        frac.append(active[m].mean() if m.any() else np.nan)
+        counts.append(int(active[m].sum()))
+    rep.points["agn_incidence"] = (AGN_INCIDENCE_BINS, frac)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.log10(frac[1] / frac[0]) if frac[0] > 0 else np.nan
+    (a, b), (c_, d) = AGN_INCIDENCE_BINS
+    relation = f"AGN fraction lambda_sBHAR >= 0.01: log ratio, log M* {c_}-{d} / {a}-{b} (dex)"
+    rep.add("Aird et al. 2012", relation, AIRD12["log_ratio"], ratio, tol, min(counts))
+
+
 @dataclass(frozen=True)
 class Tolerances:
     """Tolerances of :func:`realism_report`; the defaults are issue 11's acceptance values."""
@@ -247,6 +281,9 @@ class Tolerances:
     mass_to_light: float = 0.1
     stern_reliability: float = 0.05
     stern_completeness: float = 0.15
+    agn_incidence: float = 0.3
+    """dex: a factor 2 between the AGN fractions of the two mass bins, the size of the
+    difference between star-forming and quiescent hosts of one mass (Birchall et al. 2023)."""
 
 
 def realism_report(df, *, z_max=0.07, tolerances=None) -> RealismReport:
@@ -272,6 +309,7 @@ def realism_report(df, *, z_max=0.07, tolerances=None) -> RealismReport:
     _colour_loci(rep, c, z_max, tol.colour)
     _mass_to_light(rep, c, z_max, tol.mass_to_light)
     _stern(rep, c, tol.stern_reliability, tol.stern_completeness)
+    _agn_incidence(rep, c, tol.agn_incidence)
     return rep
 
 

@@ -7,6 +7,8 @@ import pytest
 from specir.bands import mag_to_mjy, mjy_to_mag
 from specir.sim.cosmo import luminosity_distance_cm
 from specir.sim.realism import (
+    AGN_INCIDENCE_BINS,
+    AIRD12,
     CLUVER17,
     JARRETT23_ML,
     JARRETT_LOCI,
@@ -155,3 +157,41 @@ def test_tolerances_decide_the_verdict():
     name = "W3 SFR - true SFR (dex), log M* 9.5-10.5"
     assert not rows_by_name(strict)[name]["passed"]
     assert rows_by_name(loose)[name]["passed"]
+
+
+def _with_agn(df, p_strong, p_weak, seed=7):
+    """AGN above the specific-accretion-rate limit (λ_sBHAR 0.1) with probability
+    ``p_strong(log M*)``, and weak ones (λ_sBHAR 0.001, which the row must not count) with
+    probability ``p_weak(log M*)``."""
+    rng = np.random.default_rng(seed)
+    logm = df["log_mstar_true"].to_numpy()
+    u = rng.random(len(df))
+    strong, weak = u < p_strong(logm), (u > 0.5) & (u < 0.5 + p_weak(logm))
+    log_edd = np.log10(1.26e38 * AIRD12["mbh_per_mstar"]) + logm
+    df["agn_type_true"] = (strong | weak).astype(np.int8) * 2
+    df["log_lagn_true"] = np.where(strong, log_edd - 1.0, np.where(weak, log_edd - 3.0, np.nan))
+    return df
+
+
+def _steep(logm):
+    """The simulator's incidence before issue 11's row: fraction ∝ M*^0.8."""
+    return np.clip(0.3 * 10 ** (0.8 * (logm - 11)), 0, 0.45)
+
+
+def _aird_row(df):
+    return next(r for r in realism_report(df).rows if r["group"] == "Aird et al. 2012")
+
+
+def test_agn_incidence_independent_of_mass_passes_and_a_mass_trend_fails():
+    assert len(AGN_INCIDENCE_BINS) == 2
+    # strong AGN in 20% of galaxies at every mass; the weak ones (below the limit) are
+    # concentrated in massive galaxies and must not make a trend
+    flat = _with_agn(published_universe(4000, seed=5), lambda m: np.full_like(m, 0.2), _steep)
+    row = _aird_row(flat)
+    assert abs(row["simulation"]) < 0.15 and row["passed"]
+    # fraction ∝ M*^0.8 above the limit, bins 1 dex apart: log ratio ≈ 0.8
+    steep = _with_agn(published_universe(4000, seed=5), _steep, lambda m: np.zeros_like(m))
+    row = _aird_row(steep)
+    assert row["simulation"] > 0.5 and not row["passed"]
+    row = _aird_row(published_universe(300))  # no AGN in either bin: no ratio, no pass
+    assert not np.isfinite(row["simulation"]) and not row["passed"]
