@@ -27,6 +27,7 @@ __all__ = [
     "AGN_INCIDENCE_BINS",
     "AIRD12",
     "MASS_BINS",
+    "MATEOS12",
     "RealismReport",
     "demo_frame",
     "realism_report",
@@ -76,13 +77,28 @@ JARRETT_LOCI = {"w1w2_no_agn": 0.05, "w2w3_star_forming": 3.5, "w2w3_quiescent":
 STERN12 = {"cut": 0.8, "w2_limit": 15.05, "reliability": 0.95, "completeness": 0.78}
 STERN12_MIN_LOG_LAGN = 44.5
 """AGN counted for completeness: L_bol >= 10^44.5 erg/s, those that dominate the mid-IR."""
+K_BOL_X = 22.4
+"""Bolometric correction of the 2-10 keV luminosity (Elvis et al. 1994, as Aird et al. 2012)."""
+# Mateos et al. (2012, MNRAS 426, 3271): at L(2-10 keV) > 1e44 erg/s, 97.1 (+2.2 -4.8) % of
+# the X-ray (BUXS) type 1 and 76.5 (+13.3 -18.4) % of the type 2 AGN lie in their WISE
+# W1-W2-W3 wedge, which at these luminosities selects as the W1 - W2 >= 0.8 cut does.
+MATEOS12 = {
+    "log_lx_min": 44.0,
+    "type1": {"completeness": 0.971, "error": 0.048},
+    "type2": {"completeness": 0.765, "error": 0.184},
+}
 # Aird et al. (2012, ApJ 746, 90): the probability that a galaxy hosts an AGN of a given
 # specific accretion rate does not depend on its stellar mass (9.5 < log M* < 12); Birchall,
 # Watson & Aird (2022, MNRAS; arXiv:2112.03142) find the same in z < 0.33 SDSS
 # galaxies: the fraction hosting an AGN above a fixed specific accretion rate is constant over
-# stellar mass. Specific accretion rate as Aird et al. define it: L_bol over the Eddington
-# luminosity (1.26e38 erg/s per M_sun) of a black hole of 0.002 M*.
-AIRD12 = {"log_lambda_min": -2.0, "mbh_per_mstar": 0.002, "log_ratio": 0.0}
+# stellar mass. Specific accretion rate as Aird et al. define it: L_bol (K_BOL_X L_X) over the
+# Eddington luminosity (1.3e38 erg/s per M_sun) of a black hole of 0.002 M*.
+AIRD12 = {
+    "log_lambda_min": -2.0,
+    "mbh_per_mstar": 0.002,
+    "l_edd_per_msun": 1.3e38,
+    "log_ratio": 0.0,
+}
 AGN_INCIDENCE_BINS = ((9.5, 10.5), (10.5, 11.5))
 """log10 M* bins whose AGN fractions (specific accretion rate above the limit) are compared."""
 
@@ -153,7 +169,8 @@ def _nu_l_nu(flux_mjy, z, wavelength_um):
 
 def _columns(df):
     cols = {c: np.asarray(df[c], float) for c in ("z", "log_mstar_true", "log_sfr_true")}
-    cols["agn"] = np.asarray(df["agn_type_true"]) > 0
+    cols["agn_type"] = np.asarray(df["agn_type_true"])
+    cols["agn"] = cols["agn_type"] > 0
     cols["log_lagn"] = np.asarray(df["log_lagn_true"], float)
     flux = np.stack([np.asarray(df[f"{b.name}_flux_true"], float) for b in WISE_BANDS], -1)
     cols["flux"] = flux
@@ -251,12 +268,23 @@ def _stern(rep, c, tol_rel, tol_comp):
         tol_comp,
         strong.sum(),
     )
+    # by AGN type above the X-ray luminosity of Mateos et al. (at any W2: their AGN are X-ray
+    # selected); tolerance their larger 1-sigma error
+    luminous = c["agn"] & (c["log_lagn"] >= MATEOS12["log_lx_min"] + np.log10(K_BOL_X))
+    allsel = np.isfinite(mag[:, 1]) & (mag[:, 0] - mag[:, 1] >= STERN12["cut"])
+    for t in (1, 2):
+        ref = MATEOS12[f"type{t}"]
+        m = luminous & (c["agn_type"] == t)
+        frac = allsel[m].mean() if m.any() else np.nan
+        relation = f"W1-W2 >= 0.8 completeness, type {t}, L_X >= 1e44 (L_bol/{K_BOL_X:g})"
+        rep.add("Mateos et al. 2012", relation, ref["completeness"], frac, ref["error"], m.sum())
 
 
 def _agn_incidence(rep, c, tol):
     """log10 of the ratio of the AGN fractions (λ_sBHAR >= 0.01) of the two mass bins; N is
     the number of such AGN in the sparser bin (the ratio's precision)."""
-    log_lam = c["log_lagn"] - np.log10(1.26e38 * AIRD12["mbh_per_mstar"]) - c["log_mstar_true"]
+    l_edd = AIRD12["l_edd_per_msun"] * AIRD12["mbh_per_mstar"]
+    log_lam = c["log_lagn"] - np.log10(l_edd) - c["log_mstar_true"]
     active = c["agn"] & (log_lam >= AIRD12["log_lambda_min"])
     frac, counts = [], []
     for lo, hi in AGN_INCIDENCE_BINS:

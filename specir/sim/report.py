@@ -18,7 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from specir.errors import SpecIRInputError
-from specir.sim.realism import CLUVER17, MASS_BINS, STERN12, realism_report
+from specir.sim.realism import (
+    CLUVER17,
+    K_BOL_X,
+    MASS_BINS,
+    MATEOS12,
+    STERN12,
+    realism_report,
+)
 
 __all__ = ["SURVEY_COLUMNS", "read_survey", "survey_realism", "write_report"]
 
@@ -143,6 +150,11 @@ def _figures(report, out):
     frac = [selected[idx == i].mean() if (idx == i).any() else np.nan for i in range(1, bins.size)]
     ax.step(bins[:-1], frac, where="post", label="simulation")
     ax.axhline(STERN12["completeness"], color="k", ls="--", label="Stern et al. 2012")
+    x = MATEOS12["log_lx_min"] + np.log10(K_BOL_X)
+    for t, marker in ((1, "o"), (2, "s")):
+        ref = MATEOS12[f"type{t}"]
+        ax.errorbar(x, ref["completeness"], ref["error"], xerr=[[0], [0.5]], fmt=marker,
+                    color="C3", ms=4, label=f"Mateos et al. 2012, type {t}")  # fmt: skip
     ax.set(xlabel="log L_AGN (erg/s)", ylabel="W1 - W2 >= 0.8 fraction", ylim=(0, 1.05))
     ax.legend(loc="upper left", fontsize=8)
     fig.savefig(out / "stern.png", dpi=110, bbox_inches="tight")

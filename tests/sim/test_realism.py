@@ -12,7 +12,9 @@ from specir.sim.realism import (
     CLUVER17,
     JARRETT23_ML,
     JARRETT_LOCI,
+    K_BOL_X,
     L_SUN_ERG_S,
+    MATEOS12,
     SSFR_BINS,
     Tolerances,
     realism_report,
@@ -167,7 +169,7 @@ def _with_agn(df, p_strong, p_weak, seed=7):
     logm = df["log_mstar_true"].to_numpy()
     u = rng.random(len(df))
     strong, weak = u < p_strong(logm), (u > 0.5) & (u < 0.5 + p_weak(logm))
-    log_edd = np.log10(1.26e38 * AIRD12["mbh_per_mstar"]) + logm
+    log_edd = np.log10(AIRD12["l_edd_per_msun"] * AIRD12["mbh_per_mstar"]) + logm
     df["agn_type_true"] = (strong | weak).astype(np.int8) * 2
     df["log_lagn_true"] = np.where(strong, log_edd - 1.0, np.where(weak, log_edd - 3.0, np.nan))
     return df
@@ -195,3 +197,28 @@ def test_agn_incidence_independent_of_mass_passes_and_a_mass_trend_fails():
     assert row["simulation"] > 0.5 and not row["passed"]
     row = _aird_row(published_universe(300))  # no AGN in either bin: no ratio, no pass
     assert not np.isfinite(row["simulation"]) and not row["passed"]
+
+
+def test_mateos_completeness_by_type_counts_only_luminous_agn_at_any_w2():
+    df = published_universe(600, seed=8)
+    i = np.arange(len(df))
+    log_l = 44.0 + np.log10(K_BOL_X)
+    df["agn_type_true"] = np.select([i < 50, i < 100, i < 150], [1, 2, 1], 0).astype(np.int8)
+    # luminous, then too faint to count
+    df["log_lagn_true"] = np.select([i < 100, i < 150], [log_l + 0.2, log_l - 0.5], np.nan)
+    _set_w1_w2(df, i < 49, 1.0)  # 49 of 50 luminous type 1 are red
+    _set_w1_w2(df, (i >= 50) & (i < 90), 1.0)  # 40 of 50 type 2
+    _set_w1_w2(df, (i >= 100) & (i < 150), 0.1)  # the faint ones are not: must not matter
+    # faint in W2 as well: Mateos et al.'s AGN are X-ray selected, so W2 < 15.05 is not asked
+    df.loc[i < 100, [f"w{k}_flux_true" for k in range(1, 5)]] *= 1e-3
+    rows = {r["relation"]: r for r in realism_report(df).rows if r["group"] == "Mateos et al. 2012"}
+    t1 = next(r for n, r in rows.items() if "type 1" in n)
+    t2 = next(r for n, r in rows.items() if "type 2" in n)
+    assert t1["n"] == 50 and t1["simulation"] == pytest.approx(0.98)
+    assert t2["n"] == 50 and t2["simulation"] == pytest.approx(0.80)
+    assert t1["passed"] and t2["passed"]
+    assert t1["literature"] == MATEOS12["type1"]["completeness"]
+    _set_w1_w2(df, (i >= 10) & (i < 49), 0.1)  # only 10 of 50 type 1 left: far below 97%
+    rows = {r["relation"]: r for r in realism_report(df).rows if r["group"] == "Mateos et al. 2012"}
+    t1 = next(r for n, r in rows.items() if "type 1" in n)
+    assert t1["simulation"] == pytest.approx(0.2) and not t1["passed"]
