@@ -9,7 +9,12 @@ import numpy as np
 
 from specir.constants import C_KMS
 
-__all__ = ["agn_optical", "calzetti_k", "torus"]
+__all__ = ["SPECIFIC_EDDINGTON", "agn_optical", "calzetti_k", "torus"]
+
+SPECIFIC_EDDINGTON = 1.3e38 * 0.002
+"""erg/s per solar mass of stars: the Eddington luminosity of a black hole of 0.002 M*, the
+unit of the specific accretion rate λ_sBHAR = L_bol / (SPECIFIC_EDDINGTON M*) of Aird et al.
+(2012, ApJ 746, 90)."""
 
 _H, _C_CGS, _K = 6.62607015e-27, 2.99792458e10, 1.380649e-16
 

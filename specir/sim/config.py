@@ -104,16 +104,32 @@ class PopulationConfig:
             _check_range(p, "sky_patch (dec)", self.sky_patch[2:], -90.0, 90.0)
 
 
+INCIDENCES = ("mass", "specific")
+"""The AGN incidence models of :class:`AGNConfig`."""
+
+
 @dataclass(frozen=True)
 class AGNConfig:
     """AGN incidence, luminosities and spectra (see ``docs/simulation.rst``)."""
 
+    incidence: str = "mass"
+    """How AGN are given to galaxies. ``"mass"``: the fraction rises with stellar mass
+    (``fraction_at_1e11``, ``fraction_slope``; the [O III]-selected AGN of Kauffmann et al.
+    2003) and the Eddington ratio of the bulge's black hole is drawn from the power law.
+    ``"specific"``: the same chance at every mass (``fraction_at_1e11``, times
+    ``quiescent_incidence`` in quiescent galaxies) and the specific accretion rate
+    L_bol / (1.3e38 erg/s × 0.002 M*) is drawn from the power law, independent of mass (X-ray
+    selection: Aird et al. 2012; Birchall et al. 2022)."""
     fraction_at_1e11: float = 0.35
-    """Fraction of galaxies of log M* = 11 hosting an AGN."""
+    """Fraction of galaxies of log M* = 11 hosting an AGN (of every mass: ``"specific"``)."""
     fraction_slope: float = 0.8
-    """d log10(fraction) / d log M*: incidence rises with mass."""
+    """d log10(fraction) / d log M*: incidence rises with mass (``"mass"`` only)."""
+    quiescent_incidence: float = 0.5
+    """AGN fraction of quiescent relative to star-forming galaxies of the same mass
+    (``"specific"`` only; Birchall et al. 2023 measure 1/2)."""
     log_edd_range: tuple[float, float] = (-3.5, 0.0)
-    """Range of log Eddington ratio, drawn from a power law (Aird et al. 2012)."""
+    """Range of log Eddington ratio (``"mass"``) or log specific accretion rate
+    (``"specific"``), drawn from a power law (Aird et al. 2012)."""
     edd_slope: float = -0.6
     """Power-law slope of the Eddington-ratio distribution dN/dlog(lambda)."""
     oiii_bol_scatter: float = 0.35
@@ -127,7 +143,12 @@ class AGNConfig:
 
     def __post_init__(self):
         p = "agn"
+        if self.incidence not in INCIDENCES:
+            raise SpecIRInputError(
+                f"{p}.incidence", f"is {self.incidence!r}", f"use one of {', '.join(INCIDENCES)}"
+            )
         _check(p, "fraction_at_1e11", self.fraction_at_1e11, 0.0, 1.0)
+        _check(p, "quiescent_incidence", self.quiescent_incidence, 0.0, 1.0)
         _check(p, "fraction_slope", self.fraction_slope, -3.0, 3.0)
         _check_range(p, "log_edd_range", self.log_edd_range, -6.0, 1.0)
         _check(p, "edd_slope", self.edd_slope, -3.0, 3.0)

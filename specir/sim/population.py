@@ -6,6 +6,7 @@ vectorised and use only the :class:`numpy.random.Generator` passed in, so a seed
 
 import numpy as np
 
+from specir.sim.agn import SPECIFIC_EDDINGTON
 from specir.sim.cosmo import age_gyr, comoving_volume
 from specir.sim.selection import zmax_estimate
 from specir.sim.sfh import solve_delayed_tau
@@ -245,8 +246,12 @@ def draw_population(n, rng, config):
 
 
 def _draw_agn(n, rng, logm, quiescent, cfg):
-    frac = np.clip(cfg.fraction_at_1e11 * 10.0 ** (cfg.fraction_slope * (logm - 11.0)), 0, 1)
-    has = rng.random(n) < frac
+    specific = cfg.incidence == "specific"
+    if specific:
+        frac = cfg.fraction_at_1e11 * np.where(quiescent, cfg.quiescent_incidence, 1.0)
+    else:
+        frac = cfg.fraction_at_1e11 * 10.0 ** (cfg.fraction_slope * (logm - 11.0))
+    has = rng.random(n) < np.clip(frac, 0, 1)
     # black-hole mass from the bulge (Haring & Rix 2004), Eddington ratio from a power law
     bulge = np.where(quiescent, 0.8, 0.3)
     log_mbh = 8.2 + 1.12 * (logm + np.log10(bulge) - 11.0) + 0.3 * rng.standard_normal(n)
@@ -257,7 +262,10 @@ def _draw_agn(n, rng, logm, quiescent, cfg):
         log_edd = lo + u * (hi - lo)
     else:
         log_edd = np.log(np.exp(a * lo) + u * (np.exp(a * hi) - np.exp(a * lo))) / a
-    log_lbol = log_mbh + np.log10(1.26e38) + log_edd
+    if specific:  # the drawn ratio is the specific accretion rate
+        log_lbol = logm + np.log10(SPECIFIC_EDDINGTON) + log_edd
+    else:
+        log_lbol = log_mbh + np.log10(1.26e38) + log_edd
     l0 = 44.0 + 0.7 * np.log(1.0 / max(cfg.type1_fraction_at_1e44, 1e-6) - 1.0 + 1e-12)
     p1 = 1.0 / (1.0 + np.exp(-(log_lbol - l0) / 0.7))
     agn_type = np.where(has, np.where(rng.random(n) < p1, 1, 2), 0)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from specir.bands import WISE_BANDS, mjy_to_mag
+from specir.sim.agn import SPECIFIC_EDDINGTON
 from specir.sim.cosmo import luminosity_distance_cm
 
 __all__ = [
@@ -91,14 +92,8 @@ MATEOS12 = {
 # specific accretion rate does not depend on its stellar mass (9.5 < log M* < 12); Birchall,
 # Watson & Aird (2022, MNRAS; arXiv:2112.03142) find the same in z < 0.33 SDSS
 # galaxies: the fraction hosting an AGN above a fixed specific accretion rate is constant over
-# stellar mass. Specific accretion rate as Aird et al. define it: L_bol (K_BOL_X L_X) over the
-# Eddington luminosity (1.3e38 erg/s per M_sun) of a black hole of 0.002 M*.
-AIRD12 = {
-    "log_lambda_min": -2.0,
-    "mbh_per_mstar": 0.002,
-    "l_edd_per_msun": 1.3e38,
-    "log_ratio": 0.0,
-}
+# stellar mass. Specific accretion rate as Aird et al. define it (SPECIFIC_EDDINGTON).
+AIRD12 = {"log_lambda_min": -2.0, "log_ratio": 0.0}
 AGN_INCIDENCE_BINS = ((9.5, 10.5), (10.5, 11.5))
 """log10 M* bins whose AGN fractions (specific accretion rate above the limit) are compared."""
 
@@ -283,8 +278,7 @@ def _stern(rep, c, tol_rel, tol_comp):
 def _agn_incidence(rep, c, tol):
     """log10 of the ratio of the AGN fractions (λ_sBHAR >= 0.01) of the two mass bins; N is
     the number of such AGN in the sparser bin (the ratio's precision)."""
-    l_edd = AIRD12["l_edd_per_msun"] * AIRD12["mbh_per_mstar"]
-    log_lam = c["log_lagn"] - np.log10(l_edd) - c["log_mstar_true"]
+    log_lam = c["log_lagn"] - np.log10(SPECIFIC_EDDINGTON) - c["log_mstar_true"]
     active = c["agn"] & (log_lam >= AIRD12["log_lambda_min"])
     frac, counts = [], []
     for lo, hi in AGN_INCIDENCE_BINS:

@@ -93,6 +93,7 @@ def _rst(rows, meta):
         f"z <= {meta['z_max']} except in the Stern et al. selection) by "
         f"``specir sim realism``: {meta['n_passed']} of {meta['n_counted']} relations within "
         "tolerance (rows marked *info* are shown for reference and not counted).",
+        *_config_sentence(meta.get("config_changes")),
         "",
         ".. list-table::",
         "   :header-rows: 1",
@@ -102,6 +103,40 @@ def _rst(rows, meta):
         out.append(f"   * - {line[0]}")
         out.extend(f"     - {cell}" for cell in line[1:])
     return "\n".join(out) + "\n"
+
+
+def _config_sentence(changes):
+    if not changes:
+        return []
+    items = ", ".join(f"``{k} = {v!r}``" for k, v in sorted(changes.items()))
+    return ["", f"Simulated with the default configuration except {items}."]
+
+
+def config_changes(props):
+    """The settings of a survey's ``specir_sim_config`` that differ from the defaults."""
+    import dataclasses
+
+    from specir.sim.config import SimConfig
+
+    try:
+        used = json.loads(props.get("specir_sim_config") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    default = dataclasses.asdict(SimConfig())
+    out = {}
+    for table, values in used.items():
+        ref = default.get(table)
+        if not isinstance(values, dict):
+            if values != ref:
+                out[table] = values
+            continue
+        for key, value in values.items():
+            ref_value = ref.get(key) if isinstance(ref, dict) else None
+            if isinstance(ref_value, tuple):
+                ref_value = list(ref_value)
+            if value != ref_value:
+                out[f"{table}.{key}"] = value
+    return out
 
 
 def _text(rows):
@@ -199,6 +234,7 @@ def survey_realism(survey, out, *, z_max=0.07, tolerances=None, figures=True):
         "seed": props.get("specir_sim_seed"),
         "simulator": props.get("specir_simulator"),
         "z_max": z_max,
+        "config_changes": config_changes(props),
     }
     write_report(report, out, meta=meta, figures=figures)
     logger.info("%d of %d relations within tolerance", report.n_passed, len(report.counted))

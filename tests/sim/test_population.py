@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from specir.sim import PopulationConfig, SimConfig
+from specir.errors import SpecIRInputError
+from specir.sim import AGNConfig, PopulationConfig, SimConfig
+from specir.sim.agn import SPECIFIC_EDDINGTON
 from specir.sim.population import _main_sequence, draw_population, qpah_relation
 from specir.sim.realism import CLUVER17, KE12_LOG_SFR_PER_LTIR, L_SUN_ERG_S
 
@@ -50,3 +52,30 @@ def test_metal_rich_qpah_gives_the_observed_w3_to_dust_luminosity_ratio():
     # the pre-issue-11 plateau of 3.55% overshoots it
     f = band_fluxes_mjy(model.wavelengths, model.dust_emission.spectrum(3.55, 1.0, 10**-1.8))
     assert np.log10(2.99792458e14 / par["um"] * f[7] * 1e-26) > target + 0.1
+
+
+def _active_fraction(p, sel, log_lambda_min=-2.0):
+    """Fraction of ``sel`` with an AGN of specific accretion rate above the limit."""
+    log_lam = p["log_lagn"] - np.log10(SPECIFIC_EDDINGTON) - p["log_mstar_target"]
+    active = (p["agn_type"] > 0) & (log_lam >= log_lambda_min)
+    return active[sel].mean()
+
+
+def test_specific_incidence_is_independent_of_mass_and_halved_in_quiescent_galaxies():
+    cfg = SimConfig(agn=AGNConfig(incidence="specific"))
+    p = draw_population(20000, np.random.default_rng(2), cfg)
+    logm, q = p["log_mstar_target"], p["quiescent"]
+    low, high = (logm >= 9.5) & (logm < 10.5), (logm >= 10.5) & (logm < 11.5)
+    f_low, f_high = _active_fraction(p, low & ~q), _active_fraction(p, high & ~q)
+    assert f_low > 0.02 and abs(np.log10(f_high / f_low)) < 0.15
+    assert _active_fraction(p, q) / _active_fraction(p, ~q) == pytest.approx(0.5, rel=0.3)
+    # the default ("mass") keeps the optical-selection trend, and its draws are unchanged
+    old = draw_population(20000, np.random.default_rng(2), SimConfig())
+    assert np.log10(_active_fraction(old, high) / _active_fraction(old, low)) > 0.6
+    for key in ("z", "log_mstar_target", "qpah", "av"):
+        assert np.array_equal(old[key], p[key]), key
+
+
+def test_unknown_incidence_is_refused_by_name():
+    with pytest.raises(SpecIRInputError, match=r"agn\.incidence"):
+        AGNConfig(incidence="kauffmann")

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 
 from specir.bands import mag_to_mjy, mjy_to_mag
+from specir.sim.agn import SPECIFIC_EDDINGTON
 from specir.sim.cosmo import luminosity_distance_cm
 from specir.sim.realism import (
     AGN_INCIDENCE_BINS,
-    AIRD12,
     CLUVER17,
     JARRETT23_ML,
     JARRETT_LOCI,
@@ -169,7 +169,7 @@ def _with_agn(df, p_strong, p_weak, seed=7):
     logm = df["log_mstar_true"].to_numpy()
     u = rng.random(len(df))
     strong, weak = u < p_strong(logm), (u > 0.5) & (u < 0.5 + p_weak(logm))
-    log_edd = np.log10(AIRD12["l_edd_per_msun"] * AIRD12["mbh_per_mstar"]) + logm
+    log_edd = np.log10(SPECIFIC_EDDINGTON) + logm
     df["agn_type_true"] = (strong | weak).astype(np.int8) * 2
     df["log_lagn_true"] = np.where(strong, log_edd - 1.0, np.where(weak, log_edd - 3.0, np.nan))
     return df

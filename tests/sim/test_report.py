@@ -74,3 +74,21 @@ def test_not_a_catalog_is_refused_by_name(tmp_path):
         survey_realism(tmp_path / "missing", tmp_path / "out")
     assert main(["sim", "realism", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
     assert main(["sim", "realism", str(tmp_path), "--out", str(tmp_path), "--z-max", "2"]) == 2
+
+
+def test_config_changes_name_only_the_settings_that_differ_from_the_defaults():
+    import dataclasses
+
+    from specir.sim import AGNConfig, SimConfig
+    from specir.sim.report import config_changes
+
+    cfg = SimConfig(
+        population=PopulationConfig(z_range=(0.002, 0.35)), agn=AGNConfig(incidence="specific")
+    )
+    props = {"specir_sim_config": json.dumps(dataclasses.asdict(cfg))}
+    assert config_changes(props) == {
+        "population.z_range": [0.002, 0.35],
+        "agn.incidence": "specific",
+    }
+    assert config_changes({"specir_sim_config": json.dumps(dataclasses.asdict(SimConfig()))}) == {}
+    assert config_changes({}) == {} and config_changes({"specir_sim_config": "not json"}) == {}
