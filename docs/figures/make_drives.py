@@ -4,7 +4,8 @@ Reads ``attribution.json`` and the PNGs written by ``specir attribute`` and ``se
 written by ``specir sedfit`` (and, with ``--information``, measures the feature-information
 table of :mod:`specir.analysis.information` on a simulated catalog), and writes
 ``drives_attribution.inc``, ``drives_information.inc``, ``drives_sedfit.inc`` (and, with
-``--sedfit-control``, ``drives_sedfit_control.inc``) under
+``--attribution-zbins``, ``drives_attribution_zbins.inc``; with ``--sedfit-control``,
+``drives_sedfit_control.inc``) under
 ``docs/generated/drives/``, and ``docs/_static/drives_*.png``.
 Nothing is typed by hand: the page includes these files.
 
@@ -28,6 +29,11 @@ FIGURES = ("all", "star_forming", "quiescent", "agn", "no_total_mag")
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--attribution", type=Path, help="output folder of specir attribute")
+    parser.add_argument(
+        "--attribution-zbins",
+        type=Path,
+        help="output folder of a larger specir attribute run for the redshift-bin checks",
+    )
     parser.add_argument("--sedfit", type=Path, help="output folder of specir sedfit")
     parser.add_argument(
         "--sedfit-control",
@@ -47,6 +53,9 @@ def main(argv=None):
             src = args.attribution / f"attribution_{name}.png"
             if src.exists():
                 shutil.copyfile(src, DOCS / "_static" / f"drives_{name}.png")
+    if args.attribution_zbins:
+        report = json.loads((args.attribution_zbins / "attribution.json").read_text())
+        (gen / "drives_attribution_zbins.inc").write_text(_zbins(report) + "\n")
     if args.information:
         (gen / "drives_information.inc").write_text(_information(args.information) + "\n")
     for folder, name in ((args.sedfit, "sedfit"), (args.sedfit_control, "sedfit_control")):
@@ -60,6 +69,14 @@ def _survey(catalog):
     from specir.evaluate import describe_catalog
 
     return describe_catalog(catalog)
+
+
+def _zbins(report):
+    """The redshift-bin groups of a run (the star-forming bins and the class they split)."""
+    groups = report["groups"]
+    keep = [g for g in groups if g == "star_forming" or g.startswith("star_forming_z")]
+    report = {**report, "groups": {g: groups[g] for g in keep}}
+    return attribution_rst(report)
 
 
 def _information(catalog):
