@@ -197,6 +197,14 @@ def _stress_line(name, summary, *, judge_bias=True):
             f"; median bias against the noise-free truth over all rows "
             f"{_per_band(true, '+.2f')} mag"
         )
+    by_agn = summary.get("bias_vs_true_by_agn") or {}
+    parts = [
+        f"{kind} (N = {v['n']}) {_per_band([v.get(b) for b in BAND_NAMES], '+.2f')}"
+        for kind, v in by_agn.items()
+        if v.get("n")
+    ]
+    if parts:
+        shift += f"; the same by simulated AGN type: {'; '.join(parts)} mag"
     return (
         f"* {name}: χ²_N {_per_band(chi2)}; median bias over WISE detections "
         f"{_per_band(bias, '+.2f')} mag{shift}; NMAD "

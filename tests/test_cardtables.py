@@ -171,3 +171,28 @@ def test_stress_bias_is_judged_against_the_truth_where_the_card_has_it():
     assert "against the noise-free truth over all rows W1 +0.01" in line
     summary["bias_vs_true"]["w4"] = -0.08
     assert "not met" in _stress_line("cut", summary)
+
+
+def test_stress_line_breaks_the_truth_bias_down_by_agn_type():
+    from specir.cardtables import _stress_line
+
+    bands = ("w1", "w2", "w3", "w4")
+    summary = {
+        "chi2_n": dict.fromkeys(bands, 1.0),
+        "bias": dict.fromkeys(bands, 0.0),
+        "bias_vs_true": dict.fromkeys(bands, 0.08),
+        "nmad": dict.fromkeys(bands, 0.2),
+        "median_sigma": dict.fromkeys(bands, 0.2),
+        "flagged_ood": 0.0,
+        "bias_vs_true_by_agn": {
+            "no AGN": {"n": 90, **dict.fromkeys(bands, 0.01)},
+            "type 1": {"n": 0},
+            "type 2": {"n": 10, "w1": 0.02, "w2": 0.05, "w3": 0.3, "w4": None},
+        },
+    }
+    line = _stress_line("full", summary)
+    assert "by simulated AGN type: no AGN (N = 90) W1 +0.01" in line
+    assert "type 2 (N = 10) W1 +0.02, W2 +0.05, W3 +0.30, W4 n/a" in line
+    assert "type 1" not in line  # no rows of that type: not shown
+    summary.pop("bias_vs_true_by_agn")
+    assert "AGN type" not in _stress_line("full", summary)

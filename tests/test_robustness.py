@@ -1,6 +1,7 @@
 """Stress tests (``specir.robustness``) and the anchored model's exact scaling behaviour."""
 
 import numpy as np
+import pytest
 import torch
 from conftest import TINY_MODEL
 
@@ -61,6 +62,15 @@ def test_stress_metrics_report_cuts_and_scaling(trained_bundle, fixture_arrays):
     got = out["cuts"][f"rest_{lo:.0f}_{hi:.0f}"]["median_shift"]
     assert np.allclose([got[b] for b in ("w1", "w2", "w3", "w4")], expect)
     assert np.abs(expect).max() > 0  # the cut does move this model's predictions
+    # the truth bias by simulated AGN type: every row once, each a direct median
+    from specir.bands import mjy_to_mag
+
+    by = out["full"]["bias_vs_true_by_agn"]
+    assert sum(v["n"] for v in by.values()) == len(idx)
+    none = d["agn_type_true"] == 0
+    r = full["mag_mu"][none, 3] - mjy_to_mag(d["flux_true"][none])[:, 3]
+    assert by["no AGN"]["w4"] == pytest.approx(np.median(r[np.isfinite(r)]))
+    assert "bias_vs_true_by_agn" in out["cuts"][f"rest_{lo:.0f}_{hi:.0f}"]
     shifts = out["scaling"]["shifts"]
     assert set(shifts) == {"-2", "-1", "+1", "+2"}
     # the fixture bundle is not anchored: brightness alone moves its colours
