@@ -122,20 +122,20 @@ def config_changes(props):
         used = json.loads(props.get("specir_sim_config") or "{}")
     except (TypeError, ValueError):
         return {}
-    default = dataclasses.asdict(SimConfig())
+    if not isinstance(used, dict):
+        return {}
+    # through JSON, as the survey stored it: tuples become lists on both sides
+    default = _flat(json.loads(json.dumps(dataclasses.asdict(SimConfig()))))
+    return {k: v for k, v in _flat(used).items() if k not in default or default[k] != v}
+
+
+def _flat(table, prefix=""):
     out = {}
-    for table, values in used.items():
-        ref = default.get(table)
-        if not isinstance(values, dict):
-            if values != ref:
-                out[table] = values
-            continue
-        for key, value in values.items():
-            ref_value = ref.get(key) if isinstance(ref, dict) else None
-            if isinstance(ref_value, tuple):
-                ref_value = list(ref_value)
-            if value != ref_value:
-                out[f"{table}.{key}"] = value
+    for key, value in table.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
     return out
 
 

@@ -92,3 +92,4 @@ def test_config_changes_name_only_the_settings_that_differ_from_the_defaults():
     }
     assert config_changes({"specir_sim_config": json.dumps(dataclasses.asdict(SimConfig()))}) == {}
     assert config_changes({}) == {} and config_changes({"specir_sim_config": "not json"}) == {}
+    assert config_changes({"specir_sim_config": "[1, 2]"}) == {}  # not a table: nothing named
