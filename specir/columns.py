@@ -124,8 +124,14 @@ AGN_THRESHOLD = 0.5
 """``log_lagn`` is reported where ``p_agn >= AGN_THRESHOLD`` and is NaN elsewhere.
 
 The more-likely-than-not decision of the AGN head, a classifier trained with binary cross-entropy
-on ``agn_type_true > 0`` (see :func:`specir.likelihood.ir_loss`).
+on a visible AGN (:data:`AGN_VISIBLE_SHARE`; see :func:`specir.likelihood.ir_loss`).
 """
+
+AGN_VISIBLE_SHARE = 0.1
+"""An AGN counts as present (``p_agn``'s label) where it supplies at least this share of the
+noise-free light in one of the WISE bands (``agn_ir_share_true`` of a simulated survey). A
+fainter AGN leaves the infrared as its host makes it, and its luminosity is not constrained.
+Surveys without the share (simulated before it existed) count every AGN."""
 
 IDENTITY_COLUMNS = (
     ColumnDef("id", "int64", "", "meta.id;meta.main", "Object identifier"),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from specir.bands import BAND_NAMES, N_BANDS
+from specir.columns import AGN_VISIBLE_SHARE
 from specir.constants import Z_RANGE
 from specir.errors import SpecIRInputError
 
@@ -24,6 +25,7 @@ __all__ = [
     "read_catalog_arrays",
     "split_labels",
     "targets_from",
+    "visible_agn",
 ]
 
 UGRIZ = "ugriz"
@@ -48,6 +50,7 @@ class ColumnMap:
     snr: tuple = tuple(f"{b}snr" for b in BAND_NAMES)
     log_lagn_true: str = "log_lagn_true"
     agn_type_true: str = "agn_type_true"
+    agn_ir_share_true: str = "agn_ir_share_true"
     q_pah_true: str = "q_pah_true"
     flux_true: tuple = tuple(f"{b}_flux_true" for b in BAND_NAMES)
     ugriz: tuple = tuple(f"modelmag_{b}" for b in UGRIZ)
@@ -136,6 +139,24 @@ def grid_rows(column, name: str, npix: int | None = None) -> np.ndarray:
     return values.reshape(n, npix)
 
 
+def visible_agn(agn_type, share):
+    """The AGN label ``p_agn`` learns: 1 where an AGN supplies at least
+    :data:`~specir.columns.AGN_VISIBLE_SHARE` of a WISE band's light, 0 where none does.
+
+    NaN where the AGN type is unknown; where the share is (a survey simulated before it was
+    stored), every AGN counts.
+
+    Examples
+    --------
+    >>> visible_agn([0, 1, 2, 2, float("nan")], [0.0, 0.5, 0.01, float("nan"), 0.5])
+    array([ 0.,  1.,  0.,  1., nan])
+    """
+    agn_type, share = np.asarray(agn_type, float), np.asarray(share, float)
+    is_agn = np.nan_to_num(agn_type) > 0
+    seen = np.where(np.isfinite(share), is_agn & (share >= AGN_VISIBLE_SHARE), is_agn)
+    return np.where(np.isfinite(agn_type), seen.astype(float), np.nan)
+
+
 def _float_col(table, name, n):
     if not name or name not in table.column_names:
         return np.full(n, np.nan)
@@ -160,6 +181,7 @@ def _columns_to_read(cat, path, c):
         c.mask,
         c.log_lagn_true,
         c.agn_type_true,
+        c.agn_ir_share_true,
         c.q_pah_true,
         *c.flux_true,
         *c.ugriz,
@@ -204,6 +226,9 @@ def _prepare_batch(t, c, z_range):
         "r_mag": total_mag_array(_float_col(t, c.total_mag, n), n),
         "log_lagn_true": _float_col(t, c.log_lagn_true, n),
         "agn_type_true": _float_col(t, c.agn_type_true, n),
+        "agn_visible_true": visible_agn(
+            _float_col(t, c.agn_type_true, n), _float_col(t, c.agn_ir_share_true, n)
+        ),
         "q_pah_true": _float_col(t, c.q_pah_true, n),
     }
     for key in ("mag", "mag_err", "snr", "ugriz", "flux_true", "optical_truths", "dust_truths"):
@@ -235,7 +260,8 @@ def read_catalog_arrays(
         ``flux`` (n, npix) float32 normalised, ``valid`` (n, npix) bool, ``z``, ``norm``,
         ``flags``, ``hp29`` (spatial index), ``mag``/``mag_err``/``snr`` (n, bands), ``ugriz``
         (n, 5), ``r_mag`` (total r-band magnitude, NaN where missing or invalid),
-        ``log_lagn_true``, ``agn_type_true``, ``q_pah_true``, ``flux_true`` (n, bands),
+        ``log_lagn_true``, ``agn_type_true``, ``agn_visible_true`` (:func:`visible_agn`),
+        ``q_pah_true``, ``flux_true`` (n, bands),
         ``optical_truths`` and ``dust_truths`` (n, k); unavailable truths are NaN.
         Rows flagged ``NO_DATA`` are dropped.
     """

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 SPECTRUM_INPUTS = ("flux", "valid", "z", "norm", "r_mag")
 """Arrays of :func:`specir.dataset.read_catalog_arrays` that a spectrum model is fed, in order."""
-_TARGETS = ("mag", "mag_err", "snr", "log_lagn_true", "agn_type_true", "q_pah_true")
+_TARGETS = ("mag", "mag_err", "snr", "log_lagn_true", "agn_visible_true", "q_pah_true")
 _VAL_BATCH = 1024
 
 

@@ -22,7 +22,8 @@ Likelihood (per band, in Vega magnitudes), :func:`ir_loss`:
 - a missing ``wNmpro`` is left out.
 
 log L_AGN is fitted (Gaussian NLL) only where an AGN exists; AGN presence has its own logit
-(binary cross-entropy on ``agn_type_true > 0``). q_PAH has a Gaussian NLL.
+(binary cross-entropy on ``agn_visible_true``, :func:`specir.dataset.visible_agn`); log L_AGN
+only where that AGN is visible. q_PAH has a Gaussian NLL.
 """
 
 import functools
@@ -151,7 +152,7 @@ def ir_loss(
     """Negative log-likelihood of a batch; returns (total, dict of components).
 
     ``batch`` holds tensors ``mag``, ``mag_err``, ``detected``, ``upper`` (n, bands), ``snr``
-    (n, bands; optional), ``log_lagn_true``, ``agn_type_true``, ``q_pah_true`` (n,; NaN where
+    (n, bands; optional), ``log_lagn_true``, ``agn_visible_true``, ``q_pah_true`` (n,; NaN where
     unknown). ``likelihood`` is one of :data:`LIKELIHOODS` (of the detected magnitudes),
     ``nondetections`` one of :data:`NONDETECTIONS`; the magnitudes' term is :func:`mag_nll`.
     """
@@ -174,9 +175,9 @@ def ir_loss(
     parts = {"mag": loss_mag}
     total = loss_mag
 
-    agn_known = torch.isfinite(batch["agn_type_true"])
+    agn_known = torch.isfinite(batch["agn_visible_true"])
     if agn_known.any():
-        is_agn = (torch.nan_to_num(batch["agn_type_true"]) > 0).to(mu.dtype)
+        is_agn = (torch.nan_to_num(batch["agn_visible_true"]) > 0).to(mu.dtype)
         bce = F.binary_cross_entropy_with_logits(out["agn_logit"], is_agn, reduction="none")
         parts["agn_class"] = bce[agn_known].mean()
         total = total + parts["agn_class"]
@@ -187,7 +188,7 @@ def ir_loss(
         y = batch[key]
         ok = torch.isfinite(y)
         if key == "log_lagn_true":
-            ok = ok & (torch.nan_to_num(batch["agn_type_true"], nan=1.0) > 0)
+            ok = ok & (torch.nan_to_num(batch["agn_visible_true"], nan=1.0) > 0)
         if ok.any():
             m, ls = out[mname][ok], out[sname][ok]
             nll = ls + 0.5 * math.log(2 * math.pi) + 0.5 * ((y[ok] - m) / torch.exp(ls)) ** 2

@@ -11,7 +11,11 @@ Output columns (one row per spectrum, input order):
   fitted per band on the validation split (:mod:`specir.calibrate`): the residuals are
   heavy-tailed, so ±σ covers more than 68 % of galaxies and k < 1.
 - ``p_agn``: the model's probability that an AGN contributes to the spectrum (the sigmoid of
-  the network's AGN logit); NaN where the bundle was trained without AGN classes
+  the network's AGN logit). A bundle trained on a survey that stores each AGN's share of the
+  WISE light learns a *visible* AGN, one that supplies at least
+  :data:`~specir.columns.AGN_VISIBLE_SHARE` of a band's light
+  (:func:`specir.dataset.visible_agn`); one trained on an older survey learns every simulated
+  AGN, however faint. NaN where the bundle was trained without AGN classes
   (``heads_trained["agn_class"]`` false in its card, for example a bundle trained on a real
   catalog), since the untrained head's output means nothing.
 - ``log_lagn``, ``log_lagn_err``: log10 of the AGN bolometric luminosity in erg/s (unit

@@ -175,10 +175,10 @@ def score(pred: dict, data: dict, idx: np.ndarray, *, snr_detect: float = 2.0) -
         "colours": _colour_scores(pred, data, idx, det),
     }
     if "lagn_mu" in pred:
-        agn = np.nan_to_num(data["agn_type_true"][idx]) > 0
+        agn = np.nan_to_num(data["agn_visible_true"][idx]) > 0
         truth = np.where(agn, data["log_lagn_true"][idx], np.nan)
         out["log_lagn"] = gauss_stats(pred["lagn_mu"], pred["lagn_sig"], truth)
-        known = np.isfinite(data["agn_type_true"][idx])
+        known = np.isfinite(data["agn_visible_true"][idx])
         if known.any() and "p_agn" in pred:
             out["agn_presence_accuracy"] = float(
                 np.mean((pred["p_agn"][known] >= AGN_THRESHOLD) == agn[known])

@@ -219,7 +219,7 @@ def _measure(model, data, idx, config, calibration=None):
     model.cpu()
     metrics = _test_metrics(model, data, idx, config, calibration)
     heads = {"mag": True}
-    for head, key in (("log_lagn", "log_lagn_true"), ("agn_class", "agn_type_true")):
+    for head, key in (("log_lagn", "log_lagn_true"), ("agn_class", "agn_visible_true")):
         heads[head] = bool(np.isfinite(data[key][idx["train"]]).any())
     heads["q_pah"] = bool(np.isfinite(data["q_pah_true"][idx["train"]]).any())
     return ood_statistics(latents, config.ood_percentile), metrics, heads

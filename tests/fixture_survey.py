@@ -74,6 +74,8 @@ def make_fixture_frame(n=400, *, seed=0):
         df[f"{b}_flux_true"] = true[:, i]
     df["log_lagn_true"] = lagn
     df["agn_type_true"] = agn_type.astype(np.int8)
+    # the AGN's share of the "WISE" light: the weaker ones (faint [O III]) are not visible
+    df["agn_ir_share_true"] = np.where(agn_type > 0, 0.02 * oiii, 0.0)
     df["q_pah_true"] = np.clip(3.0 + 1.5 * slope + 0.5 * np.log10(line), 0.3, 7)
     # toy "physics truths" for evaluate's information ceiling: the generating parameters
     df["log_mstar_true"] = lognorm

@@ -23,7 +23,7 @@ def _batch(mag, err, det, up):
         "detected": torch.tensor(det).reshape(n, 1).repeat(1, 4),
         "upper": torch.tensor(up).reshape(n, 1).repeat(1, 4),
         "log_lagn_true": nan,
-        "agn_type_true": nan,
+        "agn_visible_true": nan,
         "q_pah_true": nan,
     }
 
@@ -80,7 +80,7 @@ def test_validation_loss_matches_the_loss_of_one_direct_pass(
             "mag_err",
             "snr",
             "log_lagn_true",
-            "agn_type_true",
+            "agn_visible_true",
             "q_pah_true",
         )
     }

@@ -41,7 +41,7 @@ def _data(n=6):
         "mag_err": err,
         "snr": snr,
         "flux_true": np.full((n, 4), np.nan),
-        "agn_type_true": np.array([0, 1, 2, 0, 0, 1], float)[:n],
+        "agn_visible_true": np.array([0, 1, 1, 0, 0, 1], float)[:n],
         "log_lagn_true": np.array([np.nan, 44, 45, np.nan, np.nan, 43])[:n],
         "q_pah_true": np.full(n, 2.0),
     }

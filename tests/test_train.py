@@ -98,6 +98,16 @@ def test_missing_column_is_refused(fixture_catalog):
         read_catalog_arrays(fixture_catalog, cols, progress=False)
 
 
+def test_agn_label_counts_only_visible_agn(fixture_catalog, fixture_arrays):
+    """p_agn learns a visible AGN (a share of a WISE band); without the share, every AGN."""
+    d = fixture_arrays
+    agn, vis = d["agn_type_true"] > 0, d["agn_visible_true"]
+    assert set(np.unique(vis)) == {0.0, 1.0}
+    assert np.all(vis[~agn] == 0) and 0 < vis[agn].mean() < 1  # some AGN are too faint
+    old = read_catalog_arrays(fixture_catalog, ColumnMap(agn_ir_share_true=""), progress=False)
+    assert np.array_equal(old["agn_visible_true"], (old["agn_type_true"] > 0).astype(float))
+
+
 def test_default_config_reproduces_the_shipped_bundles_settings():
     """The default training config lives beside the bundle and says what its card records."""
     from specir.bundle import default_bundle_dir

@@ -130,21 +130,46 @@ def _greybody(wave, temp, beta):
     return bl * (1e4 / wave) ** beta  # emissivity ∝ ν^β, referenced to 1 µm
 
 
+def _clumpy_temperatures(y, q, n=24):
+    """Temperatures and luminosity weights of a clumpy torus's clouds.
+
+    Clouds from the sublimation radius R_in (T = 1500 K, Nenkova et al. 2008a) to Y R_in, their
+    number per unit radius ∝ r^-q (Nenkova et al. 2008b: q = 1-2). Each radius absorbs a share
+    of the central light ∝ its clouds, N(r) dr, and re-emits it at the temperature of dust
+    heated by the central source, T ∝ r^(-1/2.8) (Barvainis 1987, ApJ 320, 537).
+
+    Examples
+    --------
+    >>> t, w = _clumpy_temperatures(10.0, 1.0)
+    >>> int(t[0]), int(round(t[-1])), round(float(w.sum()), 6)
+    (1500, 659, 1.0)
+    """
+    x = np.geomspace(1.0, y, n)
+    weight = x ** (1.0 - q)  # N(r) dr per d ln r
+    return 1500.0 * x ** (-1.0 / 2.8), weight / weight.sum()
+
+
 def torus(wave, p):
     """Analytic torus L_λ (erg/s/Å): hot (T≈1000–1400 K, blackbody) plus warm (T≈200–300 K,
-    β = 1.5) dust, each normalised to a fraction of L_bol (covering factors; Mor & Netzer 2012).
+    β = 1.5) dust, each normalised to a fraction of L_bol (covering factors; Mor & Netzer 2012),
+    plus, where ``p["f_torus"] > 0``, a clumpy torus whose clouds span 1500 K down to
+    1500 K × Y^(-1/2.8) (:func:`_clumpy_temperatures`, blackbodies: optically thick clouds).
 
-    Type 2 AGN, seen through the torus, keep 60% of the hot component (anisotropic near-IR).
+    Type 2 AGN, seen through the torus, keep 60% of the hot component (anisotropic near-IR);
+    the clumpy torus emits nearly isotropically (Nenkova et al. 2008b) and keeps all of it.
     """
     wave = np.asarray(wave, float)
     if p["agn_type"] == 0:
         return np.zeros_like(wave)
     lbol = 10.0 ** p["log_lagn"]
+    parts = [(p["t_hot"], 0.0, p["f_hot"] * (0.6 if p["agn_type"] == 2 else 1.0))]
+    parts.append((p["t_warm"], 1.5, p["f_warm"]))
+    if p.get("f_torus", 0.0) > 0.0:
+        temps, weights = _clumpy_temperatures(p["torus_y"], p["torus_q"])
+        parts += [(t, 0.0, p["f_torus"] * w) for t, w in zip(temps, weights, strict=True)]
     fine = np.geomspace(3e3, 3e7, 3000)
     out = np.zeros_like(wave)
-    for temp, beta, frac in ((p["t_hot"], 0.0, p["f_hot"]), (p["t_warm"], 1.5, p["f_warm"])):
-        if p["agn_type"] == 2 and beta == 0.0:
-            frac = 0.6 * frac
+    for temp, beta, frac in parts:
         norm = np.trapezoid(_greybody(fine, temp, beta), fine)
         out += frac * lbol * _greybody(wave, temp, beta) / norm
     return out

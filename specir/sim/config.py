@@ -106,6 +106,8 @@ class PopulationConfig:
 
 INCIDENCES = ("mass", "specific")
 """The AGN incidence models of :class:`AGNConfig`."""
+TORI = ("two-temperature", "clumpy")
+"""The torus models of :class:`AGNConfig`."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,12 @@ class AGNConfig:
     """L_hot / L_bol of the hot (sublimation) dust greybody."""
     torus_warm_fraction: float = 0.25
     """L_warm / L_bol of the warm dust greybody."""
+    torus: str = "two-temperature"
+    """The dust around the AGN. ``"two-temperature"``: hot and warm dust only.
+    ``"clumpy"``: adds a clumpy torus of clouds from the sublimation radius outwards, whose
+    temperatures fall continuously from 1500 K (the 500-900 K dust between the two)."""
+    torus_clumpy_fraction: float = 0.25
+    """L_torus / L_bol of the clumpy torus (``torus = "clumpy"`` only; Mor & Netzer 2012)."""
 
     def __post_init__(self):
         p = "agn"
@@ -148,6 +156,10 @@ class AGNConfig:
                 f"{p}.incidence", f"is {self.incidence!r}", f"use one of {', '.join(INCIDENCES)}"
             )
         _check(p, "fraction_at_1e11", self.fraction_at_1e11, 0.0, 1.0)
+        if self.torus not in TORI:
+            raise SpecIRInputError(
+                f"{p}.torus", f"is {self.torus!r}", f"use one of {', '.join(TORI)}"
+            )
         _check(p, "quiescent_incidence", self.quiescent_incidence, 0.0, 1.0)
         _check(p, "fraction_slope", self.fraction_slope, -3.0, 3.0)
         _check_range(p, "log_edd_range", self.log_edd_range, -6.0, 1.0)
@@ -156,6 +168,7 @@ class AGNConfig:
         _check(p, "type1_fraction_at_1e44", self.type1_fraction_at_1e44, 0.0, 1.0)
         _check(p, "torus_hot_fraction", self.torus_hot_fraction, 0.0, 1.0)
         _check(p, "torus_warm_fraction", self.torus_warm_fraction, 0.0, 1.0)
+        _check(p, "torus_clumpy_fraction", self.torus_clumpy_fraction, 0.0, 1.0)
 
 
 @dataclass(frozen=True)

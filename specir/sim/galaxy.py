@@ -40,6 +40,10 @@ def observe_galaxy(params, sed, rng, config):
     else:
         flam_agn = flam_torus = np.zeros_like(flam_gal)
     fnu = band_fluxes_mjy(wave_obs, flam_gal + flam_agn + flam_torus)
+    share = 0.0  # the AGN's largest share of a WISE band's light
+    if params["agn_type"] > 0:
+        fnu_agn = band_fluxes_mjy(wave_obs, flam_agn + flam_torus)[5:]
+        share = float(np.max(fnu_agn / np.clip(fnu[5:], 1e-300, None)))
     modelmag = -2.5 * np.log10(np.clip(fnu[:5], 1e-30, None) / 3631e3)
     if not modelmag[2] < config.sdss.r_limit:
         return None
@@ -58,6 +62,7 @@ def observe_galaxy(params, sed, rng, config):
     row = {f"modelmag_{b}": modelmag[i] for i, b in enumerate(BAND_ORDER[:5])}
     row.update({f"{b}_flux_true": fnu[5 + i] for i, b in enumerate(BAND_ORDER[5:])})
     row.update(log_mstar_true=truth["log_mstar"], log_sfr_true=truth["log_sfr"])
+    row["agn_ir_share_true"] = share
     return row, flux, ivar, mask
 
 

@@ -228,6 +228,7 @@ def draw_population(n, rng, config):
     agn = _draw_agn(n, rng, logm, quiescent, config.agn)
     ra, dec = _footprint(n, rng, pop_cfg.sky_patch)
     agb_ratio = rng.uniform(*pop_cfg.agb_ratio_range, n)  # drawn last: earlier draws unchanged
+    agn.update(_draw_clumpy_torus(n, rng, config.agn))  # after it: the same holds for these
     return {
         "ra": ra,
         "dec": dec,
@@ -284,6 +285,19 @@ def _draw_agn(n, rng, logm, quiescent, cfg):
         "sii_ha": 10.0 ** (-0.4 + 0.15 * rng.standard_normal(n)),
         "oi_ha": 10.0 ** (-1.0 + 0.2 * rng.standard_normal(n)),
         "nlr_sigma": 10.0 ** (2.3 + 0.12 * rng.standard_normal(n)),
+    }
+
+
+def _draw_clumpy_torus(n, rng, cfg):
+    """The clumpy torus (``torus = "clumpy"``): its share of L_bol, outer-to-inner radius Y
+    and the power q of the clouds' radial distribution (Nenkova et al. 2008b); none drawn,
+    and a share of 0, for the two-temperature torus."""
+    if cfg.torus != "clumpy":
+        return {"f_torus": np.zeros(n), "torus_y": np.full(n, 10.0), "torus_q": np.ones(n)}
+    return {
+        "f_torus": cfg.torus_clumpy_fraction * 10.0 ** (0.15 * rng.standard_normal(n)),
+        "torus_y": 10.0 ** rng.uniform(np.log10(5.0), np.log10(30.0), n),
+        "torus_q": rng.uniform(1.0, 2.0, n),
     }
 
 

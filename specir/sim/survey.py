@@ -75,6 +75,7 @@ def _truth_columns(pk, df):
         **{c: df[c].to_numpy() for c in df.columns if c.endswith("_flux_true")},
         "log_lagn_true": np.where(agn_type > 0, pk["log_lagn"], np.nan),
         "agn_type_true": agn_type,
+        "agn_ir_share_true": df["agn_ir_share_true"].to_numpy(),
         "q_pah_true": pk["qpah"],
         "u_min_true": pk["umin"],
         "gamma_true": pk["gamma"],

@@ -87,6 +87,21 @@ def test_torus_carries_the_configured_fraction_of_lbol():
     expected = (0.6 * 0.15 + 0.25) * 10**45.0  # type 2 keeps 60% of the hot dust
     assert lum == pytest.approx(expected, rel=0.02)
     assert np.all(torus(w, {**AGN, "agn_type": 0}) == 0)
+    # the clumpy torus adds its share, all of it in type 2 too (nearly isotropic emission)
+    clumpy = {**AGN, "f_torus": 0.25, "torus_y": 10.0, "torus_q": 1.5}
+    assert np.trapezoid(torus(w, clumpy), w) == pytest.approx(expected + 0.25e45, rel=0.02)
+
+
+def test_clumpy_torus_fills_the_gap_between_hot_and_warm_dust():
+    """Its clouds span 1500 K down to 1500 Y^(-1/2.8) K: more light at 4-8 µm than without."""
+    w = np.geomspace(1e4, 3e5, 2000)
+    two = torus(w, AGN)
+    clumpy = torus(w, {**AGN, "f_torus": 0.25, "torus_y": 30.0, "torus_q": 1.0})
+    mid = (w > 4e4) & (w < 8e4)
+    assert np.all(clumpy[mid] > 1.5 * two[mid])
+    # a steeper radial fall (q = 2) keeps more of the light in the hot clouds
+    steep = torus(w, {**AGN, "f_torus": 0.25, "torus_y": 30.0, "torus_q": 2.0})
+    assert steep[w < 3e4].sum() > clumpy[w < 3e4].sum()
 
 
 def test_narrow_lines_follow_loiii_and_attenuation():

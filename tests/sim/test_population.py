@@ -79,3 +79,22 @@ def test_specific_incidence_is_independent_of_mass_and_halved_in_quiescent_galax
 def test_unknown_incidence_is_refused_by_name():
     with pytest.raises(SpecIRInputError, match=r"agn\.incidence"):
         AGNConfig(incidence="kauffmann")
+
+
+def test_clumpy_torus_is_drawn_after_everything_else():
+    """``torus = "clumpy"`` adds its own draws last: every other drawn value is unchanged."""
+    cfg = SimConfig(agn=AGNConfig(torus="clumpy"))
+    p = draw_population(3000, np.random.default_rng(5), cfg)
+    old = draw_population(3000, np.random.default_rng(5), SimConfig())
+    assert np.all(old["f_torus"] == 0) and np.all(p["f_torus"] > 0)
+    assert p["torus_y"].min() >= 5 and p["torus_y"].max() <= 30
+    assert p["torus_q"].min() >= 1 and p["torus_q"].max() <= 2
+    assert np.median(p["f_torus"]) == pytest.approx(0.25, rel=0.05)
+    for key in old:
+        if key not in ("f_torus", "torus_y", "torus_q"):
+            assert np.array_equal(old[key], p[key], equal_nan=True), key
+
+
+def test_unknown_torus_is_refused_by_name():
+    with pytest.raises(SpecIRInputError, match=r"agn\.torus.*two-temperature, clumpy"):
+        AGNConfig(torus="smooth")

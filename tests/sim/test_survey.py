@@ -62,6 +62,11 @@ def test_population_ranges(survey):
     agn = df["agn_type_true"] > 0
     assert np.isnan(df.loc[~agn, "log_lagn_true"]).all()
     assert np.isfinite(df.loc[agn, "log_lagn_true"]).all()
+    # the AGN's largest share of a WISE band: none without an AGN, more for a brighter one
+    share = df["agn_ir_share_true"]
+    assert (share[~agn] == 0).all() and share[agn].between(0.0, 1.0, inclusive="right").all()
+    lum = df.loc[agn, "log_lagn_true"]
+    assert share[agn][lum > lum.median()].median() > share[agn][lum <= lum.median()].median()
     assert df["q_pah_true"].between(0.1, 4.6).all()
     # spectra are fibre spectra: less than the total light, more for distant galaxies
     assert df["fiber_fraction_true"].between(0.0, 1.0).all()
