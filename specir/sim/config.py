@@ -114,7 +114,7 @@ TORI = ("two-temperature", "clumpy")
 class AGNConfig:
     """AGN incidence, luminosities and spectra (see ``docs/simulation.rst``)."""
 
-    incidence: str = "mass"
+    incidence: str = "specific"
     """How AGN are given to galaxies. ``"mass"``: the fraction rises with stellar mass
     (``fraction_at_1e11``, ``fraction_slope``; the [O III]-selected AGN of Kauffmann et al.
     2003) and the Eddington ratio of the bulge's black hole is drawn from the power law.
@@ -142,7 +142,7 @@ class AGNConfig:
     """L_hot / L_bol of the hot (sublimation) dust greybody."""
     torus_warm_fraction: float = 0.25
     """L_warm / L_bol of the warm dust greybody."""
-    torus: str = "two-temperature"
+    torus: str = "clumpy"
     """The dust around the AGN. ``"two-temperature"``: hot and warm dust only.
     ``"clumpy"``: adds a clumpy torus of clouds from the sublimation radius outwards, whose
     temperatures fall continuously from 1500 K (the 500-900 K dust between the two)."""

@@ -62,15 +62,17 @@ def _active_fraction(p, sel, log_lambda_min=-2.0):
 
 
 def test_specific_incidence_is_independent_of_mass_and_halved_in_quiescent_galaxies():
-    cfg = SimConfig(agn=AGNConfig(incidence="specific"))
+    cfg = SimConfig()  # the default
     p = draw_population(20000, np.random.default_rng(2), cfg)
     logm, q = p["log_mstar_target"], p["quiescent"]
     low, high = (logm >= 9.5) & (logm < 10.5), (logm >= 10.5) & (logm < 11.5)
     f_low, f_high = _active_fraction(p, low & ~q), _active_fraction(p, high & ~q)
     assert f_low > 0.02 and abs(np.log10(f_high / f_low)) < 0.15
     assert _active_fraction(p, q) / _active_fraction(p, ~q) == pytest.approx(0.5, rel=0.3)
-    # the default ("mass") keeps the optical-selection trend, and its draws are unchanged
-    old = draw_population(20000, np.random.default_rng(2), SimConfig())
+    # "mass" keeps the optical-selection trend, and its draws are those of "specific"
+    old = draw_population(
+        20000, np.random.default_rng(2), SimConfig(agn=AGNConfig(incidence="mass"))
+    )
     assert np.log10(_active_fraction(old, high) / _active_fraction(old, low)) > 0.6
     for key in ("z", "log_mstar_target", "qpah", "av"):
         assert np.array_equal(old[key], p[key]), key
@@ -83,9 +85,9 @@ def test_unknown_incidence_is_refused_by_name():
 
 def test_clumpy_torus_is_drawn_after_everything_else():
     """``torus = "clumpy"`` adds its own draws last: every other drawn value is unchanged."""
-    cfg = SimConfig(agn=AGNConfig(torus="clumpy"))
-    p = draw_population(3000, np.random.default_rng(5), cfg)
-    old = draw_population(3000, np.random.default_rng(5), SimConfig())
+    p = draw_population(3000, np.random.default_rng(5), SimConfig())  # the default
+    two = SimConfig(agn=AGNConfig(torus="two-temperature"))
+    old = draw_population(3000, np.random.default_rng(5), two)
     assert np.all(old["f_torus"] == 0) and np.all(p["f_torus"] > 0)
     assert p["torus_y"].min() >= 5 and p["torus_y"].max() <= 30
     assert p["torus_q"].min() >= 1 and p["torus_q"].max() <= 2

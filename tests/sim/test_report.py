@@ -83,12 +83,12 @@ def test_config_changes_name_only_the_settings_that_differ_from_the_defaults():
     from specir.sim.report import config_changes
 
     cfg = SimConfig(
-        population=PopulationConfig(z_range=(0.002, 0.35)), agn=AGNConfig(incidence="specific")
+        population=PopulationConfig(z_range=(0.002, 0.35)), agn=AGNConfig(incidence="mass")
     )
     props = {"specir_sim_config": json.dumps(dataclasses.asdict(cfg))}
     assert config_changes(props) == {
         "population.z_range": [0.002, 0.35],
-        "agn.incidence": "specific",
+        "agn.incidence": "mass",
     }
     assert config_changes({"specir_sim_config": json.dumps(dataclasses.asdict(SimConfig()))}) == {}
     assert config_changes({}) == {} and config_changes({"specir_sim_config": "not json"}) == {}
