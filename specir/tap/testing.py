@@ -127,7 +127,9 @@ class ServerProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.log = Path(self._dir.name) / "log"
         with open(self.log, "wb") as out:
-            self.process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+            self.process = subprocess.Popen(
+                cmd, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=_parent_death_signal
+            )
         self.url = self._wait(ready, timeout_s)
 
     def _wait(self, ready, timeout_s):
@@ -179,6 +181,20 @@ class ServerProcess:
     def __exit__(self, *exc):
         self.stop()
         self._dir.cleanup()
+
+
+def _parent_death_signal():
+    """In the server's process, before it runs: SIGTERM it when the process that started it
+    dies (Linux ``PR_SET_PDEATHSIG``), so a test run killed with SIGKILL leaves no server."""
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
 
 
 def _children(pid):

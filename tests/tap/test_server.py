@@ -194,3 +194,36 @@ def test_stilts_upload_join_matches_a_local_crossmatch(server, truth, tmp_path, 
         for i in truth.id[sep(truth.ra.to_numpy(), truth.dec.to_numpy(), r, d) <= 0.02]
     )
     assert len(expected) >= 25 and got == expected
+
+
+@pytest.mark.slow
+def test_a_killed_test_run_leaves_no_server_behind(catalog_dir):
+    """ServerProcess's server stops when the process that started it is killed with SIGKILL."""
+    import os
+    import signal
+    import sys
+
+    code = (
+        "import sys, time\n"
+        "from specir.tap.testing import ServerProcess\n"
+        f"s = ServerProcess([{str(catalog_dir)!r}], '--workers', '1')\n"
+        "print(s.process.pid, s.url, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) as run:
+        pid, url = run.stdout.readline().split()
+        with urllib.request.urlopen(url + "/availability", timeout=30) as resp:
+            assert resp.status == 200
+        run.send_signal(signal.SIGKILL)
+        run.wait(timeout=30)
+    for _ in range(300):
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            break
+        with open(f"/proc/{pid}/stat") as f:  # a zombie has exited too
+            if f.read().split(") ")[-1].startswith("Z"):
+                break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"specir serve (pid {pid}) still runs after its starter was killed")
