@@ -13,8 +13,9 @@ attributions in the rest frame and writes, under ``out``:
   per band, lines marked.
 
 Groups: ``all``; by class (``star_forming``, ``quiescent``, ``agn``; only where the catalog
-holds the simulated truths: AGN where ``agn_type_true > 0``, else quiescent where
-log sSFR < :data:`QUIESCENT_LOG_SSFR`); star-forming galaxies in redshift bins
+holds the simulated truths: AGN where one is visible (``agn_visible_true``,
+:func:`specir.dataset.visible_agn`; every simulated AGN on surveys without the share), else
+quiescent where log sSFR < :data:`QUIESCENT_LOG_SSFR`); star-forming galaxies in redshift bins
 (``star_forming_z0`` …); and ``no_total_mag``, all spectra again with the total-magnitude input
 removed (the aperture ablation). The acceptance checks (:func:`check_group`) apply to the
 star-forming groups. On a simulated catalog the report also holds ``information``: how much of
@@ -67,7 +68,7 @@ def galaxy_class(data):
     logm = truths[:, names.index("log_mstar_true")]
     logsfr = truths[:, names.index("log_sfr_true")]
     cls = np.where(logsfr - logm < QUIESCENT_LOG_SSFR, "quiescent", "star_forming")
-    return np.where(data["agn_type_true"] > 0, "agn", cls)
+    return np.where(data["agn_visible_true"] > 0, "agn", cls)
 
 
 def check_group(features):

@@ -131,3 +131,18 @@ def test_star_forming_w3_w4_peak_on_sfr_lines_and_w1_on_stellar_features(tmp_pat
     assert checks["star_forming"]
     failed = {g: c for g, c in checks.items() if not all(c.values())}
     assert not failed, failed
+
+
+def test_class_of_a_host_with_an_invisible_agn_is_its_own():
+    """A star-forming galaxy whose AGN supplies too little light is grouped as star-forming."""
+    from specir.analysis.attribute_run import galaxy_class
+    from specir.dataset import visible_agn
+
+    truths = np.full((4, 6), np.nan)
+    truths[:, 0], truths[:, 1] = 10.0, [0.0, 0.0, -2.0, 0.0]  # log M*, log SFR
+    agn = np.array([0.0, 2.0, 0.0, 2.0])
+    data = {"optical_truths": truths, "agn_type_true": agn}
+    data["agn_visible_true"] = visible_agn(agn, [0.0, 0.01, 0.0, 0.5])
+    assert list(galaxy_class(data)) == ["star_forming", "star_forming", "quiescent", "agn"]
+    data["agn_visible_true"] = visible_agn(agn, np.full(4, np.nan))  # a survey without the share
+    assert list(galaxy_class(data)) == ["star_forming", "agn", "quiescent", "agn"]
