@@ -24,6 +24,13 @@ __all__ = [
 ]
 
 
+def _check_choice(prefix, name, value, choices):
+    if value not in choices:
+        raise SpecIRInputError(
+            f"{prefix}.{name}", f"is {value!r}", f"use one of {', '.join(choices)}"
+        )
+
+
 def _check(prefix, name, value, lo=None, hi=None, *, lo_open=False):
     full = f"{prefix}.{name}" if prefix else name
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -151,15 +158,9 @@ class AGNConfig:
 
     def __post_init__(self):
         p = "agn"
-        if self.incidence not in INCIDENCES:
-            raise SpecIRInputError(
-                f"{p}.incidence", f"is {self.incidence!r}", f"use one of {', '.join(INCIDENCES)}"
-            )
+        _check_choice(p, "incidence", self.incidence, INCIDENCES)
         _check(p, "fraction_at_1e11", self.fraction_at_1e11, 0.0, 1.0)
-        if self.torus not in TORI:
-            raise SpecIRInputError(
-                f"{p}.torus", f"is {self.torus!r}", f"use one of {', '.join(TORI)}"
-            )
+        _check_choice(p, "torus", self.torus, TORI)
         _check(p, "quiescent_incidence", self.quiescent_incidence, 0.0, 1.0)
         _check(p, "fraction_slope", self.fraction_slope, -3.0, 3.0)
         _check_range(p, "log_edd_range", self.log_edd_range, -6.0, 1.0)
