@@ -80,7 +80,10 @@ def test_card_describes_model_v2(default):
     assert set(card["support"]["bounds"]) == {"z", "abs_mag", "log_norm", "coverage", "snr"}
     factors = card["calibration"]["mag_sigma_factor"]
     np.testing.assert_allclose(
-        np.log(list(factors.values())), default.model.mag_logsig_calib.numpy(), rtol=1e-5
+        # the weights hold float32: about 1e-7 absolute near log(1) = 0
+        np.log(list(factors.values())),
+        default.model.mag_logsig_calib.numpy(),
+        atol=1e-6,
     )
 
 
