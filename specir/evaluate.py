@@ -15,7 +15,10 @@ On a simulated survey (truth columns present) two more rows bound what is possib
 compete: ``ceiling_optical_truths`` (trees fed the simulated truths that the optical light
 carries) and ``ceiling_all_truths`` (also the dust-emission truths). No reading of the spectrum
 can do better than the first; the gap between them is the infrared scatter the optical light
-does not carry.
+does not carry. The model, the photometry-only baseline and the first ceiling are also scored by
+simulated AGN group (``by_agn``, :func:`specir.scoring.score_by_agn`): the ceiling's trees are
+fed the AGN truths, which a spectrum need not reveal, so among galaxies without an AGN the gap
+between model and ceiling is the spectrum's own.
 
 When CATALOG is the bundle's own training catalog, only its HEALPix test split is scored.
 With ``write_card=True`` the result is also written into the bundle's model card as
@@ -43,12 +46,15 @@ from specir.card import code_commit, write_card_entry
 from specir.dataset import catalog_properties, read_catalog_arrays, split_labels
 from specir.errors import SpecIRInputError
 from specir.robustness import bundle_predictions, stress_metrics
-from specir.scoring import score
+from specir.scoring import score, score_by_agn
 from specir.train import TrainConfig
 
 __all__ = ["describe_catalog", "evaluate"]
 
 log = logging.getLogger(__name__)
+
+BY_AGN_METHODS = ("model", "photometry", "ceiling_optical_truths")
+"""Methods scored by AGN group as well (``by_agn`` of the metrics)."""
 
 
 def describe_catalog(path) -> str:
@@ -154,6 +160,18 @@ def _all_predictions(b, data_eval, ev, data_train, tr, va, cfg, progress):
     return preds
 
 
+def _scores(b, preds, data, ev, snr_detect):
+    """Every method's scores, the NMAD ratios, the scores by AGN group and the stress tests."""
+    methods = {k: score(p, data, ev, snr_detect=snr_detect) for k, p in preds.items()}
+    by_agn = {k: preds[k] for k in BY_AGN_METHODS if k in preds}
+    return {
+        "methods": methods,
+        "nmad_ratio_vs_photometry": _nmad_ratio(methods),
+        "by_agn": score_by_agn(by_agn, data, ev, snr_detect=snr_detect),
+        "stress": stress_metrics(b, data, ev, snr_detect=snr_detect),
+    }
+
+
 def _options(out_dir, train_catalog, max_train_rows, max_eval_rows, baseline_epochs, write_card):
     """The command-line options of a run, for its provenance."""
     return {
@@ -224,7 +242,6 @@ def evaluate(
         progress=progress,
     )
     preds = _all_predictions(b, data_eval, ev, data_train, tr, va, cfg, progress)
-    methods = {k: score(p, data_eval, ev, snr_detect=cfg.snr_detect) for k, p in preds.items()}
     options = _options(
         out_dir, train_catalog, max_train_rows, max_eval_rows, baseline_epochs, write_card
     )
@@ -238,9 +255,7 @@ def evaluate(
         "scored_rows": "HEALPix test split" if same else "all rows",
         "n_eval": len(ev),
         "baselines_trained_on": _trained_on(train_catalog, tr, va, max_train_rows, cfg),
-        "methods": methods,
-        "nmad_ratio_vs_photometry": _nmad_ratio(methods),
-        "stress": stress_metrics(b, data_eval, ev, snr_detect=cfg.snr_detect),
+        **_scores(b, preds, data_eval, ev, cfg.snr_detect),
     }
     result = json.loads(json.dumps(result, default=float))
     out = Path(out_dir)

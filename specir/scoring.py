@@ -13,7 +13,9 @@ Metrics, per band, over detections (``wNsnr >= snr_detect``), in Vega magnitudes
 - ``rms`` and ``nmad`` (1.4826 × median |r − median r|) of the residuals r = pred − obs, and of
   pred − true where the catalog holds ``wN_flux_true``;
 - colour residuals W1−W2 and W2−W3 (rows detected in both bands);
-- log L_AGN (true AGN only) and q_PAH: rms, nmad, 68% coverage; AGN-presence accuracy.
+- log L_AGN (true AGN only) and q_PAH: rms, nmad, 68% coverage; AGN-presence accuracy (and the
+  share of visible AGN, the accuracy of always answering "none" being one minus it);
+- on a simulated survey, the same band scores by AGN group (:func:`score_by_agn`).
 
 ``specir train`` scores its test split with :func:`metrics_for_split`, ``specir evaluate`` the
 model and every baseline with :func:`score`, ``specir catalog validate`` a value-added catalog's
@@ -36,6 +38,7 @@ __all__ = [
     "nmad",
     "normalised_residuals",
     "score",
+    "score_by_agn",
 ]
 
 Z_95 = 1.959964
@@ -183,8 +186,62 @@ def score(pred: dict, data: dict, idx: np.ndarray, *, snr_detect: float = 2.0) -
             out["agn_presence_accuracy"] = float(
                 np.mean((pred["p_agn"][known] >= AGN_THRESHOLD) == agn[known])
             )
+            out["agn_visible_fraction"] = float(np.mean(agn[known]))
     if "qpah_mu" in pred:
         out["q_pah"] = gauss_stats(pred["qpah_mu"], pred["qpah_sig"], data["q_pah_true"][idx])
+    return out
+
+
+def agn_groups(data: dict, idx: np.ndarray) -> dict | None:
+    """Masks over rows ``idx``: no AGN, an AGN that is not visible, a visible AGN (simulated
+    truths ``agn_type_true`` and ``agn_visible_true``); None where the catalog has neither.
+
+    >>> data = {"agn_type_true": np.array([0.0, 2.0, 1.0, np.nan]),
+    ...         "agn_visible_true": np.array([0.0, 0.0, 1.0, np.nan])}
+    >>> {k: v.tolist() for k, v in agn_groups(data, np.arange(4)).items()}
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'no AGN': [True, False, False, False], 'AGN not visible': [False, True, False, False],
+     'visible AGN': [False, False, True, False]}
+    """
+    if "agn_type_true" not in data:
+        return None
+    kind = np.asarray(data["agn_type_true"], float)[idx]
+    if not np.isfinite(kind).any():
+        return None
+    visible = np.asarray(data.get("agn_visible_true", np.full(len(data["agn_type_true"]), np.nan)))
+    visible = visible.astype(float)[idx]
+    return {
+        "no AGN": kind == 0,
+        "AGN not visible": (kind > 0) & (visible == 0),
+        "visible AGN": visible > 0,
+    }
+
+
+def score_by_agn(preds: dict, data: dict, idx: np.ndarray, *, snr_detect: float = 2.0):
+    """Band scores of each method in ``preds`` over the WISE detections of each AGN group.
+
+    ``preds`` maps method names to predictions over rows ``idx``; per group (:func:`agn_groups`)
+    the result holds ``n`` and, per method and band, n, chi2_n, coverage_68, bias, nmad and
+    median_sigma. None without simulated AGN truths.
+    """
+    groups = agn_groups(data, idx)
+    if groups is None:
+        return None
+    det = targets_from(data, snr_detect=snr_detect)[0][idx]
+    mag, err = data["mag"][idx], data["mag_err"][idx]
+    keep = ("n", "chi2_n", "coverage_68", "bias", "nmad")
+    out = {}
+    for name, rows in groups.items():
+        methods = {}
+        for method, p in preds.items():
+            bands = {}
+            for i, b in enumerate(BAND_NAMES):
+                d = rows & det[:, i]
+                g = gauss_stats(p["mag_mu"][d, i], p["mag_sig"][d, i], mag[d, i], err[d, i])
+                bands[b] = {k: g.get(k) for k in keep}
+                bands[b]["median_sigma"] = float(np.median(p["mag_sig"][d, i])) if d.any() else None
+            methods[method] = bands
+        out[name] = {"n": int(rows.sum()), "methods": methods}
     return out
 
 

@@ -16,6 +16,7 @@ from specir.cardtables import heldout_rst, readme_summary, render, replace_block
 from specir.errors import SpecIRInputError
 
 ROOT = Path(__file__).resolve().parents[1]
+BANDS = ("w1", "w2", "w3", "w4")
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +155,7 @@ def test_training_time_and_hardware_come_from_the_card(card):
 
 
 def test_stress_bias_is_judged_against_the_truth_where_the_card_has_it():
-    from specir.cardtables import _stress_line
+    from specir.cardverdicts import stress_line
 
     bands = ("w1", "w2", "w3", "w4")
     summary = {
@@ -164,17 +165,17 @@ def test_stress_bias_is_judged_against_the_truth_where_the_card_has_it():
         "median_sigma": dict.fromkeys(bands, 0.2),
         "flagged_ood": 0.0,
     }
-    assert "not met (χ²_N ≤ 1.3, absolute bias over detections" in _stress_line("cut", summary)
+    assert "not met (χ²_N ≤ 1.3, absolute bias over detections" in stress_line("cut", summary)
     summary["bias_vs_true"] = dict.fromkeys(bands, 0.01)
-    line = _stress_line("cut", summary)
+    line = stress_line("cut", summary)
     assert "— met (χ²_N ≤ 1.3, absolute bias against the truth ≤ 0.05 mag)" in line
     assert "against the noise-free truth over all rows W1 +0.01" in line
     summary["bias_vs_true"]["w4"] = -0.08
-    assert "not met" in _stress_line("cut", summary)
+    assert "not met" in stress_line("cut", summary)
 
 
 def test_stress_line_breaks_the_truth_bias_down_by_agn_type():
-    from specir.cardtables import _stress_line
+    from specir.cardverdicts import stress_line
 
     bands = ("w1", "w2", "w3", "w4")
     summary = {
@@ -190,9 +191,30 @@ def test_stress_line_breaks_the_truth_bias_down_by_agn_type():
             "type 2": {"n": 10, "w1": 0.02, "w2": 0.05, "w3": 0.3, "w4": None},
         },
     }
-    line = _stress_line("full", summary)
+    line = stress_line("full", summary)
     assert "by simulated AGN type: no AGN (N = 90) W1 +0.01" in line
     assert "type 2 (N = 10) W1 +0.02, W2 +0.05, W3 +0.30, W4 n/a" in line
     assert "type 1" not in line  # no rows of that type: not shown
     summary.pop("bias_vs_true_by_agn")
-    assert "AGN type" not in _stress_line("full", summary)
+    assert "AGN type" not in stress_line("full", summary)
+
+
+def test_agn_presence_and_the_scores_by_agn_group_come_from_the_card(card):
+    changed = copy.deepcopy(card)
+    ev = changed["heldout_evaluation"]
+    ev["methods"]["model"].update(agn_presence_accuracy=0.8, agn_visible_fraction=0.25)
+    model = {b: {"n": 5, "nmad": 0.3, "chi2_n": 1.5, "median_sigma": 0.2} for b in BANDS}
+    ceiling = {b: {"n": 5, "nmad": 0.1} for b in BANDS}
+    ev["by_agn"] = {
+        "visible AGN": {"n": 7, "methods": {"model": model, "ceiling_optical_truths": ceiling}},
+        "AGN not visible": {"n": 0, "methods": {"model": model}},  # empty: not shown
+    }
+    text = heldout_rst(changed)
+    assert "80.0% right; 25.0% of the galaxies host a visible AGN" in text
+    assert "would be 75.0% right" in text
+    line = next(x for x in text.splitlines() if x.startswith("* hosts of a visible AGN (N = 7)"))
+    assert "NMAD W1 0.300" in line and "(÷ ceiling W1 3.00, W2 3.00" in line
+    assert "χ²_N W1 1.50" in line and "median σ W1 0.200" in line
+    assert "not visible (N = 0)" not in text
+    ev.pop("by_agn")
+    assert "The model by simulated AGN" not in heldout_rst(changed)

@@ -90,3 +90,32 @@ def test_a_nan_prediction_does_not_make_the_truth_bias_nan():
     mu[2] = np.nan  # a row whose prediction was withheld (out of distribution)
     w1 = score({"mag_mu": mu, "mag_sig": np.full((6, 4), 0.2)}, data, idx)["bands"]["w1"]
     assert w1["vs_true"]["n"] == 5 and w1["vs_true"]["bias"] == pytest.approx(0.1)
+
+
+def test_score_by_agn_scores_each_group_on_its_own_detections():
+    from specir.scoring import score_by_agn
+
+    data, idx = _data(), np.arange(6)
+    data["agn_type_true"] = np.array([0, 2, 1, 2, 0, 1], float)
+    data["agn_visible_true"] = np.array([0, 1, 1, 0, 0, 1], float)
+    mu = data["mag"] + 0.1
+    mu[[1, 2, 5]] -= 0.5  # the visible AGN predicted 0.4 mag too bright
+    pred = {"mag_mu": mu, "mag_sig": np.full((6, 4), 0.2)}
+    out = score_by_agn({"model": pred}, data, idx)
+    assert [out[g]["n"] for g in ("no AGN", "AGN not visible", "visible AGN")] == [2, 1, 3]
+    no_agn = out["no AGN"]["methods"]["model"]
+    assert no_agn["w1"]["bias"] == pytest.approx(0.1) and no_agn["w4"]["n"] == 1  # row 0: W4 < 2σ
+    seen = out["visible AGN"]["methods"]["model"]["w2"]
+    assert seen["bias"] == pytest.approx(-0.4) and seen["median_sigma"] == pytest.approx(0.2)
+    assert seen["chi2_n"] == pytest.approx(0.16 / (0.04 + 0.01))
+    data.pop("agn_type_true")  # a real catalog: no groups
+    assert score_by_agn({"model": pred}, data, idx) is None
+
+
+def test_score_reports_the_share_of_visible_agn_beside_the_accuracy():
+    data, idx = _data(), np.arange(6)
+    pred = {"mag_mu": data["mag"], "mag_sig": np.full((6, 4), 0.1), "p_agn": np.zeros(6)}
+    pred.update(lagn_mu=np.full(6, 44.0), lagn_sig=np.ones(6))
+    s = score(pred, data, idx)
+    # never answering "AGN" is right on every galaxy without a visible one
+    assert s["agn_presence_accuracy"] == pytest.approx(1 - s["agn_visible_fraction"]) == 0.5

@@ -55,5 +55,13 @@ def test_evaluate_writes_metrics_baselines_figures_and_card(
     ceiling = m["methods"]["ceiling_optical_truths"]["bands"]
     for band in ("w1", "w3"):
         assert ceiling[band]["nmad"] < 0.5 * mean["bands"][band]["nmad"]
+    # by AGN group: the groups partition the scored rows, each scored on its own detections
+    groups = m["by_agn"]
+    assert sum(g["n"] for g in groups.values()) == m["n_eval"]
+    assert set(groups["no AGN"]["methods"]) == {"model", "photometry", "ceiling_optical_truths"}
+    assert (
+        sum(g["methods"]["model"]["w1"]["n"] for g in groups.values())
+        == (model["bands"]["w1"]["n"])
+    )
     for png in ("pred_vs_obs.png", "chi_hist.png", "lagn_qpah.png"):
         assert (out / png).stat().st_size > 1000
