@@ -216,5 +216,7 @@ def test_agn_presence_and_the_scores_by_agn_group_come_from_the_card(card):
     assert "NMAD W1 0.300" in line and "(÷ ceiling W1 3.00, W2 3.00" in line
     assert "χ²_N W1 1.50" in line and "median σ W1 0.200" in line
     assert "not visible (N = 0)" not in text
-    ev.pop("by_agn")
+    for entry in changed.values():  # the further held-out surveys have theirs too
+        if isinstance(entry, dict):
+            entry.pop("by_agn", None)
     assert "The model by simulated AGN" not in heldout_rst(changed)
