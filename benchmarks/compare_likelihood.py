@@ -6,7 +6,9 @@ best used (``--option nondetections``: the censored likelihood against the measu
 ``--option calibration`` trains nothing: it calibrates one trained bundle (``--bundle``, by
 default the shipped one, on the survey it was trained on) both ways (:mod:`specir.calibrate`:
 on the validation detections, or by the training likelihood over every validation galaxy)
-and scores both on the same test split.
+and scores both on the same test split. ``--option targets`` fits the WISE heads to the
+measurements or, on a simulated survey, to the noise-free simulated magnitudes
+(:func:`specir.dataset.true_targets`); both are scored against the measurements.
 Both runs train the default bundle's configuration
 (``specir/data/models/default/train.toml``) on the same rows of the training survey for the
 same epochs, differing only in the option; each then fits its per-band σ factors on the
@@ -41,6 +43,7 @@ OPTIONS = {
     "likelihood": ("gaussian", "student_t"),
     "nondetections": ("censored", "flux"),
     "calibration": ("detections", "likelihood"),
+    "targets": ("observed", "true"),
 }
 """The settings compared for each option: the first is the reference."""
 

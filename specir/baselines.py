@@ -18,7 +18,7 @@ returns Gaussian predictions for rows ``ev`` of the evaluation arrays, in the fo
 import numpy as np
 
 from specir.bands import BAND_NAMES
-from specir.dataset import targets_from
+from specir.dataset import targets_from, true_targets
 from specir.fitting import fit, standardise_from
 from specir.scoring import network_predictions
 
@@ -90,9 +90,12 @@ def _photometry_net(config):
 def baseline_photometry(
     data_train, tr, va, data_eval, ev, cfg, *, source="synthetic", progress=True
 ):
-    """The model's heads trained on ugriz photometry (``source``: synthetic or catalog)."""
+    """The model's heads trained on ugriz photometry (``source``: synthetic or catalog), fitted
+    to the same targets as the model (``cfg.targets``)."""
     import torch
 
+    if cfg.targets == "true":
+        data_train = true_targets(data_train)
     data_train = {**data_train, "phot": _photometry_features(data_train, source)}
     data_eval = {**data_eval, "phot": _photometry_features(data_eval, source)}
     torch.manual_seed(cfg.seed)

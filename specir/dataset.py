@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from specir.bands import BAND_NAMES, N_BANDS
+from specir.bands import BAND_NAMES, N_BANDS, mjy_to_mag
 from specir.columns import AGN_VISIBLE_SHARE
 from specir.constants import Z_RANGE
 from specir.errors import SpecIRInputError
@@ -25,11 +25,16 @@ __all__ = [
     "read_catalog_arrays",
     "split_labels",
     "targets_from",
+    "true_targets",
     "visible_agn",
 ]
 
 UGRIZ = "ugriz"
 """The SDSS broad bands of the total-magnitude columns."""
+WISE_TARGETS = ("observed", "true")
+"""What the WISE magnitude heads are fitted to (``TrainConfig.targets``; :func:`true_targets`)."""
+TRUE_MAG_ERR = 1e-3
+"""Magnitude error given to the noise-free simulated magnitudes (a detection needs one > 0)."""
 
 
 @dataclass(frozen=True)
@@ -335,3 +340,37 @@ def targets_from(data: dict, *, snr_detect: float = 2.0) -> tuple[np.ndarray, np
     detected = np.isfinite(mag) & np.isfinite(err) & (err > 0) & ~(snr < snr_detect)
     upper = np.isfinite(mag) & ~detected
     return detected, upper
+
+
+def true_targets(data: dict) -> dict:
+    """``data`` with the WISE measurements replaced by the noise-free simulated magnitudes.
+
+    On a simulated survey the heads can be fitted to ``wN_flux_true`` instead of the noisy,
+    detection-limited measurements (``TrainConfig.targets = "true"``): every galaxy counts as
+    detected, with error :data:`TRUE_MAG_ERR`. The other arrays are shared, not copied.
+
+    Examples
+    --------
+    >>> data = {"mag": np.full((2, 4), 16.0), "mag_err": np.full((2, 4), 0.5),
+    ...         "snr": np.full((2, 4), 1.0), "flux_true": [[309.54, 171.787, 31.674, 8.363]] * 2}
+    >>> out = true_targets(data)
+    >>> out["mag"][0].round(2).tolist(), bool(targets_from(out)[0].all())
+    ([7.5, 7.5, 7.5, 7.5], True)
+    >>> bool(targets_from(data)[0].any())  # S/N 1: every measurement an upper limit
+    False
+    """
+    true = np.asarray(data.get("flux_true", np.full((1, N_BANDS), np.nan)), float)
+    if not np.isfinite(true).any():
+        raise SpecIRInputError(
+            "targets",
+            'is "true" but the catalog has no simulated true fluxes (wN_flux_true)',
+            'use targets = "observed", or train on a simulated survey',
+        )
+    mag = mjy_to_mag(true)
+    ok = np.isfinite(mag)
+    return {
+        **data,
+        "mag": mag,
+        "mag_err": np.where(ok, TRUE_MAG_ERR, np.nan),
+        "snr": np.where(ok, np.inf, np.nan),
+    }

@@ -30,7 +30,14 @@ from specir.calibrate import METHODS as CALIBRATIONS
 from specir.calibrate import calibrate_sigma
 from specir.card import build_card, ood_statistics
 from specir.constants import Z_RANGE
-from specir.dataset import ColumnMap, read_catalog_arrays, split_labels, targets_from
+from specir.dataset import (
+    WISE_TARGETS,
+    ColumnMap,
+    read_catalog_arrays,
+    split_labels,
+    targets_from,
+    true_targets,
+)
 from specir.errors import SpecIRInputError
 from specir.fitting import SPECTRUM_INPUTS, fit, standardise_from
 from specir.inference import run_network
@@ -88,6 +95,7 @@ class TrainConfig:
     likelihood: str = "gaussian"
     student_dof: float = 5.0
     nondetections: str = "flux"
+    targets: str = "observed"
     training_data: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -128,6 +136,10 @@ class TrainConfig:
                 f"is {self.nondetections!r}",
                 f"use one of {', '.join(NONDETECTIONS)}",
             )
+        if self.targets not in WISE_TARGETS:
+            raise SpecIRInputError(
+                "targets", f"is {self.targets!r}", f"use one of {', '.join(WISE_TARGETS)}"
+            )
         if not (math.isfinite(self.student_dof) and self.student_dof > 2.0):
             raise SpecIRInputError(
                 "student_dof",
@@ -164,6 +176,8 @@ class TrainConfig:
             d.pop(k)
         if d["likelihood"] == "gaussian":  # as before the option existed: old runs resume
             d.pop("likelihood"), d.pop("student_dof")
+        if d["targets"] == "observed":  # likewise
+            d.pop("targets")
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -189,6 +203,13 @@ def _split(data, config):
             "use more rows, a higher split_order or other split_fractions",
         )
     return idx
+
+
+def _fit_data(data, config):
+    """The arrays the heads are fitted and calibrated on: the measurements, or with
+    ``targets = "true"`` the noise-free simulated magnitudes (:func:`~specir.dataset.true_targets`);
+    the test split is scored against the measurements either way."""
+    return true_targets(data) if config.targets == "true" else data
 
 
 def _calibrate(model, data, idx, config):
@@ -250,10 +271,12 @@ def train(
     idx = _split(data, config)
     torch.manual_seed(config.seed)
     model = SpecIRNet(config.model)
-    standardise_from(model, data, targets_from(data, snr_detect=config.snr_detect)[0], idx["train"])
+    fit_data = _fit_data(data, config)
+    detected = targets_from(fit_data, snr_detect=config.snr_detect)[0]
+    standardise_from(model, fit_data, detected, idx["train"])
     result = fit(
         model,
-        data,
+        fit_data,
         idx["train"],
         idx["val"],
         config,
@@ -265,7 +288,7 @@ def train(
         return None
     calibration = None
     if config.calibrate_sigma:
-        calibration = _calibrate(model, data, idx, config)
+        calibration = _calibrate(model, fit_data, idx, config)
     ood, metrics, heads = _measure(model, data, idx, config, calibration)
     card = build_card(
         model,
@@ -323,7 +346,8 @@ def recalibrate(config: TrainConfig, *, progress: bool = True, data=None) -> dic
     # the card's factors must reproduce by the card's method, whichever method is applied
     # (else this is not the catalog, seed and split that trained the bundle)
     model = copy.deepcopy(bundle.model)
-    check = _calibrate(model, data, idx, dataclasses.replace(config, calibration=old_method))
+    fit_data = _fit_data(data, config)
+    check = _calibrate(model, fit_data, idx, dataclasses.replace(config, calibration=old_method))
     again = check["mag_sigma_factor"]
     if any(abs(math.log(again[b] / old[b])) > 1e-4 for b in old):
         raise SpecIRModelError(
@@ -333,7 +357,7 @@ def recalibrate(config: TrainConfig, *, progress: bool = True, data=None) -> dic
         )
     calibration = check
     if old_method != config.calibration:
-        calibration = _calibrate(model, data, idx, config)
+        calibration = _calibrate(model, fit_data, idx, config)
         log.info("%s: sigma calibration changed from %r to %r: factors %s -> %s", bundle.path,
                  old_method, config.calibration, old, calibration["mag_sigma_factor"])  # fmt: skip
     metrics = _test_metrics(model, data, idx, config, calibration)

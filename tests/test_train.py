@@ -151,3 +151,27 @@ def test_likelihood_options_are_checked_and_the_gaussian_fingerprint_is_unchange
     t = TrainConfig(catalog="c", output="o", likelihood="student_t")
     assert t.fingerprint() != base.fingerprint()
     assert t.fingerprint() != TrainConfig(**{**t.__dict__, "student_dof": 9.0}).fingerprint()
+
+
+def test_targets_true_fits_the_noise_free_magnitudes(train_config, fixture_arrays, tmp_path):
+    from specir.bundle import load_bundle
+    from specir.dataset import true_targets
+    from specir.train import TrainConfig
+
+    with pytest.raises(SpecIRInputError, match=r"targets.*observed, true"):
+        TrainConfig(catalog="c", output="o", targets="simulated")
+    base = TrainConfig(catalog="c", output="o")
+    assert base.fingerprint() != TrainConfig(catalog="c", output="o", targets="true").fingerprint()
+    cfg = train_config(tmp_path / "true", targets="true", calibrate_sigma=True)
+    bundle = load_bundle(train(cfg, progress=False, data=fixture_arrays))
+    assert bundle.card["config"]["targets"] == "true"
+    # the test split is still scored against the measurements
+    assert bundle.card["metrics"]["measured_on"].endswith("observed magnitudes")
+    obs_cfg = train_config(tmp_path / "obs")
+    observed = load_bundle(train(obs_cfg, progress=False, data=fixture_arrays))
+    # standardised on every galaxy's true W4, not on the W4 detections
+    shift = bundle.model.mag_shift.numpy(), observed.model.mag_shift.numpy()
+    assert not np.allclose(*shift)
+    no_truth = {**fixture_arrays, "flux_true": np.full_like(fixture_arrays["flux_true"], np.nan)}
+    with pytest.raises(SpecIRInputError, match=r"targets: is \"true\" but the catalog has no"):
+        true_targets(no_truth)
