@@ -52,12 +52,29 @@ def per_band(values, fmt=".2f") -> str:
 
 def _outside(methods, key, lo, hi, fmt=".2f"):
     bands = methods["model"]["bands"]
+
+    def shown(b):
+        err = bands[b].get(f"{key}_err")
+        return fmt_value(bands[b].get(key), fmt) + ("" if err is None else f" ± {err:{fmt}}")
+
     bad = [
-        f"{b.upper()} {fmt_value(bands[b].get(key), fmt)}"
+        f"{b.upper()} {shown(b)}"
         for b in BAND_NAMES
         if bands[b].get(key) is None or not lo <= bands[b][key] <= hi
     ]
     return "met in every band" if not bad else "not met: " + ", ".join(bad)
+
+
+def _near(bands, lo, hi):
+    """Which bands outside ``lo``–``hi`` lie within two standard errors of it (χ²_N)."""
+    near = [
+        b.upper()
+        for b in BAND_NAMES
+        if bands[b].get("chi2_n_err") is not None
+        and not lo <= bands[b]["chi2_n"] <= hi
+        and lo - 2 * bands[b]["chi2_n_err"] <= bands[b]["chi2_n"] <= hi + 2 * bands[b]["chi2_n_err"]
+    ]
+    return f" (within two standard errors of the range: {', '.join(near)})" if near else ""
 
 
 def acceptance_lines(ev: dict) -> list:
@@ -68,7 +85,9 @@ def acceptance_lines(ev: dict) -> list:
     frac = TARGETS["w3_w4_nmad_ratio"]
     ratio = ev["nmad_ratio_vs_photometry"]
     bands = methods["model"]["bands"]
-    lines = [f"* χ²_N within {lo}–{hi}: {_outside(methods, 'chi2_n', lo, hi)};"]
+    lines = [
+        f"* χ²_N within {lo}–{hi}: {_outside(methods, 'chi2_n', lo, hi)}{_near(bands, lo, hi)};"
+    ]
     if all("coverage_68_interval" in bands[b] for b in BAND_NAMES):
         sigma_cov = [bands[b]["coverage_68"] for b in BAND_NAMES]
         lines.append(

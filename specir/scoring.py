@@ -2,7 +2,8 @@
 
 Metrics, per band, over detections (``wNsnr >= snr_detect``), in Vega magnitudes:
 
-- ``chi2_n`` = mean of (pred − obs)² / (σ_pred² + σ_obs²) (1 for calibrated errors);
+- ``chi2_n`` = mean of (pred − obs)² / (σ_pred² + σ_obs²) (1 for calibrated errors), with
+  ``chi2_n_err`` its standard error (the spread of χ² over √n) in :func:`gauss_stats`;
 - ``coverage_68`` / ``coverage_95``: fraction with |pred − obs| ≤ 1 σ_tot / 1.96 σ_tot;
 - ``coverage_68_interval``, for predictions with 68 % intervals (``mag_half68``, the
   bundle's calibrated ±k σ of :mod:`specir.calibrate`): fraction within k σ_tot;
@@ -112,6 +113,8 @@ def gauss_stats(pred, sig, obs, obs_err=0.0, *, half68=None):
     chi = r / tot
     stats = chi_stats(chi)
     del stats["median_chi"]
+    # standard error of the mean χ²: large where a few big residuals make the tails
+    stats["chi2_n_err"] = float(np.std(chi**2, ddof=1) / np.sqrt(len(chi))) if len(chi) > 1 else 0.0
     q = np.quantile(np.abs(chi), COVERAGE_1SIGMA)
     stats["chi2_n_at_68"] = float(stats["chi2_n"] / q**2) if q > 0 else float("nan")
     if half68 is not None:

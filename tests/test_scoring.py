@@ -22,6 +22,8 @@ def test_gauss_stats_combines_predicted_and_observed_errors():
     assert s["chi2_n"] == pytest.approx((1 + 4 + 9) / 3)
     assert s["coverage_68"] == pytest.approx(1 / 3) and s["bias"] == 2.0
     assert s["rms"] == pytest.approx(np.sqrt(14 / 3)) and s["nmad"] == pytest.approx(1.4826)
+    # standard error of the mean chi^2 = [1, 4, 9]
+    assert s["chi2_n_err"] == pytest.approx(np.std([1, 4, 9], ddof=1) / np.sqrt(3))
     assert gauss_stats(np.array([np.nan]), np.ones(1), np.ones(1)) == {"n": 0}
 
 

@@ -287,24 +287,21 @@ class Engine:
         cur = self._db.cursor()
         for name, table in uploads.items():
             cur.register(f"tap_upload_{name}", table)
+        stopped = threading.Event()
+
+        def stop():
+            stopped.set()
+            cur.interrupt()
+
         if on_start is not None:
-            on_start(cur.interrupt)
-        timer = threading.Timer(limit, cur.interrupt)
+            on_start(stop)
+        timer = threading.Timer(limit, stop)
         timer.start()
         try:
             reader = cur.sql(tr.sql).to_arrow_reader(max(1, min(maxrec + 1, 100_000)))
-            batches, n = [], 0
-            for batch in reader:
-                batches.append(batch)
-                n += batch.num_rows
-                if n > maxrec:
-                    break
-            table = pa.Table.from_batches(batches, schema=reader.schema)
+            table = fetch_rows(reader, maxrec, stopped, limit)
         except duckdb.InterruptException:
-            raise SpecIRServiceError(
-                f"the query ran longer than the {limit:g} s limit (or was aborted) and was "
-                "stopped: add constraints (a cone, TOP) or use fewer joins"
-            ) from None
+            raise _stopped_error(limit) from None
         except duckdb.Error as exc:
             raise engine_error(exc) from None
         finally:
@@ -346,3 +343,33 @@ class Engine:
         if self._parser is not None:
             self._parser.close()
         self._db.close()
+
+
+def _stopped_error(limit):
+    return SpecIRServiceError(
+        f"the query ran longer than the {limit:g} s limit (or was aborted) and was "
+        "stopped: add constraints (a cone, TOP) or use fewer joins"
+    )
+
+
+def fetch_rows(reader, maxrec, stopped, limit):
+    """Up to ``maxrec`` + 1 rows of a duckdb Arrow ``reader``, as a table.
+
+    A query stopped (``stopped`` set: the ``limit`` s timer, or an abort) while its rows stream
+    reaches pyarrow's reader, which reports duckdb's interrupt as an ``OSError``; both that and
+    duckdb's own ``InterruptException`` become the same :class:`SpecIRServiceError`.
+    """
+    batches, n = [], 0
+    try:
+        for batch in reader:
+            batches.append(batch)
+            n += batch.num_rows
+            if n > maxrec:
+                break
+    except duckdb.InterruptException:
+        raise _stopped_error(limit) from None
+    except OSError:
+        if not stopped.is_set():
+            raise
+        raise _stopped_error(limit) from None
+    return pa.Table.from_batches(batches, schema=reader.schema)

@@ -142,6 +142,33 @@ def test_runaway_join_times_out_as_a_service_error(engine):
         engine.query("SELECT COUNT(*) FROM vac AS a, vac AS b, vac AS c, vac AS d")
 
 
+def test_a_query_stopped_while_its_rows_stream_is_a_service_error():
+    # once rows stream, duckdb's interrupt reaches pyarrow's batch reader, which raises it as
+    # an OSError: before fetch_rows mapped it, the TAP service answered 500 "internal error"
+    import threading
+
+    import duckdb
+
+    from specir.tap.engine import fetch_rows
+
+    cur = duckdb.connect().cursor()
+    cur.execute("CREATE TABLE t AS SELECT range AS id, range / 3000.0 AS z FROM range(3000)")
+    sql = "SELECT a.id FROM t a, t b, t c WHERE a.z + b.z + c.z < 0.05"
+    reader = cur.sql(sql).to_arrow_reader(100)
+    assert reader.read_next_batch().num_rows > 0  # streaming
+    stopped = threading.Event()
+    stopped.set()
+    cur.interrupt()
+    with pytest.raises(SpecIRServiceError, match="longer than the 2 s limit"):
+        fetch_rows(reader, 10**6, stopped, 2.0)
+    # an I/O error that no stop caused is not disguised as a timeout
+    reader = cur.sql(sql).to_arrow_reader(100)
+    reader.read_next_batch()
+    cur.interrupt()
+    with pytest.raises(OSError, match="INTERRUPT"):
+        fetch_rows(reader, 10**6, threading.Event(), 2.0)
+
+
 def test_catalog_published_under_a_chosen_schema_and_table(catalog_dir, truth):
     engine = Engine(
         [f"sdss_dr17.specobj={catalog_dir}", catalog_dir], config=EngineConfig(parse_workers=0)
