@@ -167,6 +167,13 @@ def test_targets_true_fits_the_noise_free_magnitudes(train_config, fixture_array
     assert bundle.card["config"]["targets"] == "true"
     # the test split is still scored against the measurements
     assert bundle.card["metrics"]["measured_on"].endswith("observed magnitudes")
+    # --calibrate-only refits on the same truths: the σ factors reproduce (else it refuses)
+    from specir.train import recalibrate
+
+    entry = recalibrate(cfg, progress=False, data=fixture_arrays)
+    assert entry["mag_sigma_factor"] == pytest.approx(
+        bundle.card["calibration"]["mag_sigma_factor"]
+    )
     obs_cfg = train_config(tmp_path / "obs")
     observed = load_bundle(train(obs_cfg, progress=False, data=fixture_arrays))
     # standardised on every galaxy's true W4, not on the W4 detections
