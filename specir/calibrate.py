@@ -34,8 +34,8 @@ import math
 import numpy as np
 
 from specir.bands import BAND_NAMES
+from specir.config import check_choice
 from specir.dataset import targets_from
-from specir.errors import SpecIRInputError
 from specir.scoring import COVERAGE_1SIGMA, network_predictions
 
 __all__ = [
@@ -164,8 +164,7 @@ def calibrate_sigma(
     (:func:`specir.likelihood.loss_options`) for the ``"likelihood"`` method."""
     import torch
 
-    if method not in METHODS:
-        raise SpecIRInputError("calibration", f"is {method!r}", f"use one of {', '.join(METHODS)}")
+    check_choice("calibration", method, METHODS)
     model.mag_logsig_calib.zero_()
     pred = network_predictions(model, data, rows)
     det = targets_from(data, snr_detect=snr_detect)[0][rows]

@@ -9,6 +9,8 @@ Examples
 'W1 1.00, W2 0.50, W3 n/a, W4 2.00'
 """
 
+import math
+
 from specir.bands import BAND_NAMES
 
 __all__ = [
@@ -55,7 +57,8 @@ def _outside(methods, key, lo, hi, fmt=".2f"):
 
     def shown(b):
         err = bands[b].get(f"{key}_err")
-        return fmt_value(bands[b].get(key), fmt) + ("" if err is None else f" ± {err:{fmt}}")
+        known = err is not None and math.isfinite(err)
+        return fmt_value(bands[b].get(key), fmt) + (f" ± {err:{fmt}}" if known else "")
 
     bad = [
         f"{b.upper()} {shown(b)}"
@@ -71,6 +74,7 @@ def _near(bands, lo, hi):
         b.upper()
         for b in BAND_NAMES
         if bands[b].get("chi2_n_err") is not None
+        and bands[b].get("chi2_n") is not None
         and not lo <= bands[b]["chi2_n"] <= hi
         and lo - 2 * bands[b]["chi2_n_err"] <= bands[b]["chi2_n"] <= hi + 2 * bands[b]["chi2_n_err"]
     ]

@@ -36,10 +36,22 @@ from typing import Any, TypeVar
 
 from specir.errors import SpecIRFileError, SpecIRInputError
 
-__all__ = ["config_from_dict", "load_config", "path_field", "read_toml"]
+__all__ = ["check_choice", "config_from_dict", "load_config", "path_field", "read_toml"]
 
 T = TypeVar("T")
 _PATH = "specir_path"
+
+
+def check_choice(name: str, value: Any, choices: typing.Sequence[str]) -> None:
+    """Refuse ``value`` unless it is one of ``choices``, naming the setting and the choices.
+
+    >>> check_choice("likelihood", "cauchy", ("gaussian", "student_t"))
+    Traceback (most recent call last):
+    ...
+    specir.errors.SpecIRInputError: likelihood: is 'cauchy'. Fix: use one of gaussian, student_t
+    """
+    if value not in choices:
+        raise SpecIRInputError(name, f"is {value!r}", f"use one of {', '.join(choices)}")
 
 
 def path_field(default: Any = dataclasses.MISSING, **kwargs) -> Any:

@@ -105,16 +105,20 @@ def gauss_stats(pred, sig, obs, obs_err=0.0, *, half68=None):
     >>> round(t["chi2_n"], 1), t["coverage_68"] > 0.72, t["chi2_n_at_68"] > 1.2  # heavy tails
     (1.0, True, True)
     """
-    ok = np.isfinite(pred) & np.isfinite(obs) & np.isfinite(sig)
+    tot = np.sqrt(sig**2 + np.asarray(obs_err, float) ** 2)
+    # a zero total error cannot normalise a residual: such a row is left out
+    ok = np.isfinite(pred) & np.isfinite(obs) & np.isfinite(sig) & (tot != 0)
     if not ok.any():
         return {"n": 0}
     r = pred[ok] - obs[ok]
-    tot = np.sqrt(sig[ok] ** 2 + (obs_err[ok] if np.ndim(obs_err) else obs_err) ** 2)
+    tot = tot[ok]
     chi = r / tot
     stats = chi_stats(chi)
     del stats["median_chi"]
-    # standard error of the mean χ²: large where a few big residuals make the tails
-    stats["chi2_n_err"] = float(np.std(chi**2, ddof=1) / np.sqrt(len(chi))) if len(chi) > 1 else 0.0
+    # standard error of the mean χ²: large where a few big residuals make the tails;
+    # unknown from one residual
+    c2 = chi[np.isfinite(chi)] ** 2
+    stats["chi2_n_err"] = float(np.std(c2, ddof=1) / np.sqrt(len(c2))) if len(c2) > 1 else np.nan
     q = np.quantile(np.abs(chi), COVERAGE_1SIGMA)
     stats["chi2_n_at_68"] = float(stats["chi2_n"] / q**2) if q > 0 else float("nan")
     if half68 is not None:

@@ -120,26 +120,10 @@ class TrainConfig:
             raise SpecIRInputError("split_order", f"is {self.split_order}", "use 0..29")
         if len(self.z_range) != 2 or not self.z_range[0] < self.z_range[1]:
             raise SpecIRInputError("z_range", f"is {self.z_range}", "give [z_min, z_max]")
-        if self.likelihood not in LIKELIHOODS:
-            raise SpecIRInputError(
-                "likelihood", f"is {self.likelihood!r}", f"use one of {', '.join(LIKELIHOODS)}"
-            )
-        if self.calibration not in CALIBRATIONS:
-            raise SpecIRInputError(
-                "calibration",
-                f"is {self.calibration!r}",
-                f"use one of {', '.join(CALIBRATIONS)}",
-            )
-        if self.nondetections not in NONDETECTIONS:
-            raise SpecIRInputError(
-                "nondetections",
-                f"is {self.nondetections!r}",
-                f"use one of {', '.join(NONDETECTIONS)}",
-            )
-        if self.targets not in WISE_TARGETS:
-            raise SpecIRInputError(
-                "targets", f"is {self.targets!r}", f"use one of {', '.join(WISE_TARGETS)}"
-            )
+        _config.check_choice("likelihood", self.likelihood, LIKELIHOODS)
+        _config.check_choice("calibration", self.calibration, CALIBRATIONS)
+        _config.check_choice("nondetections", self.nondetections, NONDETECTIONS)
+        _config.check_choice("targets", self.targets, WISE_TARGETS)
         if not (math.isfinite(self.student_dof) and self.student_dof > 2.0):
             raise SpecIRInputError(
                 "student_dof",

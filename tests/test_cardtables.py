@@ -57,6 +57,8 @@ def test_acceptance_verdicts_follow_the_numbers(card):
     assert "not met: W2 1.50 ± 0.03;" in heldout_rst(bad)
     bad["heldout_evaluation"]["methods"]["model"]["bands"]["w2"]["chi2_n_err"] = 0.25
     assert "W2 1.50 ± 0.25 (within two standard errors of the range: W2);" in heldout_rst(bad)
+    bad["heldout_evaluation"]["methods"]["model"]["bands"]["w2"]["chi2_n_err"] = float("nan")
+    assert "not met: W2 1.50;" in heldout_rst(bad)  # an unknown error is not printed
 
 
 def test_the_tail_diagnostic_is_shown_when_the_card_has_it(card):

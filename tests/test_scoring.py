@@ -24,6 +24,11 @@ def test_gauss_stats_combines_predicted_and_observed_errors():
     assert s["rms"] == pytest.approx(np.sqrt(14 / 3)) and s["nmad"] == pytest.approx(1.4826)
     # standard error of the mean chi^2 = [1, 4, 9]
     assert s["chi2_n_err"] == pytest.approx(np.std([1, 4, 9], ddof=1) / np.sqrt(3))
+    one = gauss_stats(np.array([1.0]), np.ones(1), np.zeros(1))
+    assert one["n"] == 1 and np.isnan(one["chi2_n_err"])  # no spread from one residual
+    # a zero total error cannot normalise its residual: the row is left out, not inf
+    s0 = gauss_stats(np.array([1.0, 2.0, 0.5]), np.array([1.0, 1.0, 0.0]), np.zeros(3))
+    assert s0["n"] == 2 and np.isfinite(s0["chi2_n_err"])
     assert gauss_stats(np.array([np.nan]), np.ones(1), np.ones(1)) == {"n": 0}
 
 

@@ -10,6 +10,7 @@ A TOML file with tables ``[population]``, ``[agn]``, ``[sdss]``, ``[wise]`` and 
 import math
 from dataclasses import dataclass, field
 
+from specir.config import check_choice
 from specir.constants import Z_RANGE
 from specir.errors import SpecIRInputError
 from specir.sim.agb import AGB_RATIO_RANGE
@@ -22,13 +23,6 @@ __all__ = [
     "WISEConfig",
     "load_config",
 ]
-
-
-def _check_choice(prefix, name, value, choices):
-    if value not in choices:
-        raise SpecIRInputError(
-            f"{prefix}.{name}", f"is {value!r}", f"use one of {', '.join(choices)}"
-        )
 
 
 def _check(prefix, name, value, lo=None, hi=None, *, lo_open=False):
@@ -158,9 +152,9 @@ class AGNConfig:
 
     def __post_init__(self):
         p = "agn"
-        _check_choice(p, "incidence", self.incidence, INCIDENCES)
+        check_choice(f"{p}.incidence", self.incidence, INCIDENCES)
         _check(p, "fraction_at_1e11", self.fraction_at_1e11, 0.0, 1.0)
-        _check_choice(p, "torus", self.torus, TORI)
+        check_choice(f"{p}.torus", self.torus, TORI)
         _check(p, "quiescent_incidence", self.quiescent_incidence, 0.0, 1.0)
         _check(p, "fraction_slope", self.fraction_slope, -3.0, 3.0)
         _check_range(p, "log_edd_range", self.log_edd_range, -6.0, 1.0)
