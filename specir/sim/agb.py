@@ -33,6 +33,8 @@ import functools
 
 import numpy as np
 
+from specir.sim.extinction import mir_extinction
+
 __all__ = ["AGB_RATIO_RANGE", "T_CONDENSATION", "CircumstellarDust", "circumstellar_shape"]
 
 AGB_RATIO_RANGE = (0.30 / 0.60, 0.40 / 0.50)
@@ -45,23 +47,6 @@ _R_OUT = 1000.0  # outer radius of the wind in units of the condensation radius
 _H, _C, _K = 6.62607015e-27, 2.99792458e10, 1.380649e-16  # cgs
 
 
-def _opacity(wave_aa):
-    """Relative absorption opacity κ_λ (the G21 mid-infrared extinction curve)."""
-    import warnings
-
-    from dust_extinction.averages import G21_MWAvg
-    from dust_extinction.warnings import SpectralUnitsWarning
-
-    model = G21_MWAvg()
-    lo_um, hi_um = 1.0 / model.x_range[1], 1.0 / model.x_range[0]
-    um = np.asarray(wave_aa, float) / 1e4
-    inside = np.clip(um, lo_um * 1.0001, hi_um * 0.9999)
-    with warnings.catch_warnings():  # the model warns on its own unitless internals
-        warnings.simplefilter("ignore", SpectralUnitsWarning)
-        kappa = np.asarray(model(1.0 / inside), float)  # x in inverse microns
-    return np.where(um > hi_um, kappa * (um / hi_um) ** -2.0, np.where(um < lo_um, 0.0, kappa))
-
-
 @functools.lru_cache(maxsize=4)
 def _shape_cached(wave_key):
     wave = np.frombuffer(wave_key, dtype=float)
@@ -71,7 +56,7 @@ def _shape_cached(wave_key):
     x = np.minimum(_H * _C / (lam * _K * temp[None, :]), 700.0)
     planck = lam**-5 / np.expm1(x)
     emission = np.trapezoid(planck, radius, axis=1)  # ∫ B_λ(T(r)) dr, ρ r² constant
-    shape = _opacity(wave) * emission
+    shape = mir_extinction(wave) * emission
     return shape / shape.max()
 
 

@@ -5,9 +5,12 @@ vacuum wavelength array, for one AGN described by the parameter dict drawn in
 :mod:`specir.sim.population`. Sources for every number are in ``docs/simulation.rst``.
 """
 
+import functools
+
 import numpy as np
 
 from specir.constants import C_KMS
+from specir.sim.extinction import mir_extinction
 
 __all__ = ["SPECIFIC_EDDINGTON", "agn_optical", "calzetti_k", "torus"]
 
@@ -149,27 +152,60 @@ def _clumpy_temperatures(y, q, n=24):
     return 1500.0 * x ** (-1.0 / 2.8), weight / weight.sum()
 
 
+@functools.lru_cache(maxsize=4)
+def _extinction(wave_key):
+    """A_λ/A_V on a wavelength array (its bytes), computed once per model sampling; the curve
+    is held at its 1 µm value below 1 µm, where the dust emits nothing."""
+    return mir_extinction(np.maximum(np.frombuffer(wave_key, dtype=float), 1e4))
+
+
+def _outer_share(weights):
+    """Share of a clumpy torus's clouds (along an equatorial ray) outside each shell: the part
+    of the full column that lies in front of that shell for a type 2 observer (half of the
+    shell's own clouds counted as in front).
+
+    Examples
+    --------
+    >>> [round(float(x), 3) for x in _outer_share(np.array([0.5, 0.25, 0.25]))]
+    [0.75, 0.375, 0.125]
+    """
+    return 1.0 - np.cumsum(weights) + 0.5 * weights
+
+
 def torus(wave, p):
     """Analytic torus L_λ (erg/s/Å): hot (T≈1000–1400 K, blackbody) plus warm (T≈200–300 K,
     β = 1.5) dust, each normalised to a fraction of L_bol (covering factors; Mor & Netzer 2012),
     plus, where ``p["f_torus"] > 0``, a clumpy torus whose clouds span 1500 K down to
     1500 K × Y^(-1/2.8) (:func:`_clumpy_temperatures`, blackbodies: optically thick clouds).
 
-    Type 2 AGN, seen through the torus, keep 60% of the hot component (anisotropic near-IR);
-    the clumpy torus emits nearly isotropically (Nenkova et al. 2008b) and keeps all of it.
+    These are the spectra of unobscured (type 1) AGN. A type 2 is seen through its torus:
+    with a finite ``p["av_hot"]`` its hot dust lies behind that extra A_V and each shell of the
+    clumpy torus behind the share of it outside the shell (:func:`_outer_share`), with the
+    Milky Way's infrared extinction curve (:func:`specir.sim.extinction.mir_extinction`); the
+    warm dust, mostly outside the torus, is seen unobscured. Without it (``NaN`` or absent) a
+    type 2 keeps 60% of the hot component and all of the clumpy torus.
     """
     wave = np.asarray(wave, float)
     if p["agn_type"] == 0:
         return np.zeros_like(wave)
     lbol = 10.0 ** p["log_lagn"]
-    parts = [(p["t_hot"], 0.0, p["f_hot"] * (0.6 if p["agn_type"] == 2 else 1.0))]
-    parts.append((p["t_warm"], 1.5, p["f_warm"]))
+    av_hot = float(p.get("av_hot", np.nan)) if p["agn_type"] == 2 else 0.0
+    screen = np.isfinite(av_hot)
+    hot_share = 1.0 if screen or p["agn_type"] == 1 else 0.6
+    # (temperature, β, share of L_bol, A_V in front of it)
+    parts = [(p["t_hot"], 0.0, p["f_hot"] * hot_share, av_hot if screen else 0.0)]
+    parts.append((p["t_warm"], 1.5, p["f_warm"], 0.0))
     if p.get("f_torus", 0.0) > 0.0:
         temps, weights = _clumpy_temperatures(p["torus_y"], p["torus_q"])
-        parts += [(t, 0.0, p["f_torus"] * w) for t, w in zip(temps, weights, strict=True)]
+        front = _outer_share(weights) * (av_hot if screen else 0.0)
+        parts += [
+            (t, 0.0, p["f_torus"] * w, a) for t, w, a in zip(temps, weights, front, strict=True)
+        ]
     fine = np.geomspace(3e3, 3e7, 3000)
+    extinction = _extinction(np.ascontiguousarray(wave).tobytes())
     out = np.zeros_like(wave)
-    for temp, beta, frac in parts:
+    for temp, beta, frac, av in parts:
         norm = np.trapezoid(_greybody(fine, temp, beta), fine)
-        out += frac * lbol * _greybody(wave, temp, beta) / norm
+        seen = 10.0 ** (-0.4 * av * extinction) if av > 0.0 else 1.0
+        out += frac * lbol * _greybody(wave, temp, beta) / norm * seen
     return out

@@ -109,6 +109,8 @@ INCIDENCES = ("mass", "specific")
 """The AGN incidence models of :class:`AGNConfig`."""
 TORI = ("two-temperature", "clumpy")
 """The torus models of :class:`AGNConfig`."""
+TYPE2_VIEWS = ("fraction", "extinction")
+"""How a type 2 AGN's hot dust is seen (:attr:`AGNConfig.type2_view`)."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,16 @@ class AGNConfig:
     temperatures fall continuously from 1500 K (the 500-900 K dust between the two)."""
     torus_clumpy_fraction: float = 0.25
     """L_torus / L_bol of the clumpy torus (``torus = "clumpy"`` only; Mor & Netzer 2012)."""
+    type2_view: str = "extinction"
+    """How the dust of a type 2 AGN is seen through its torus. ``"fraction"``: 60% of the hot
+    dust and all of the clumpy torus (the surveys of the bundles up to the current one).
+    ``"extinction"``: the hot dust behind A_V drawn in ``type2_av_hot_range``, with the Milky
+    Way's infrared extinction curve, and each shell of the clumpy torus behind the share of
+    that column that lies outside it (Burtscher et al. 2015). The torus components are fitted
+    to type 1 quasars, the least obscured AGN, and taken as seen without extinction."""
+    type2_av_hot_range: tuple[float, float] = (15.0, 35.0)
+    """A_V (mag) towards the hot dust of type 2 AGN, drawn uniformly (Burtscher et al. 2015,
+    A&A 578, A47: 15-35 mag by their dust-colour method; ``type2_view = "extinction"``)."""
 
     def __post_init__(self):
         p = "agn"
@@ -164,6 +176,9 @@ class AGNConfig:
         _check(p, "torus_hot_fraction", self.torus_hot_fraction, 0.0, 1.0)
         _check(p, "torus_warm_fraction", self.torus_warm_fraction, 0.0, 1.0)
         _check(p, "torus_clumpy_fraction", self.torus_clumpy_fraction, 0.0, 1.0)
+        check_choice(f"{p}.type2_view", self.type2_view, TYPE2_VIEWS)
+        _check_range(p, "type2_av_hot_range", self.type2_av_hot_range, 0.0, 200.0, allow_equal=True)
+        object.__setattr__(self, "type2_av_hot_range", tuple(self.type2_av_hot_range))
 
 
 @dataclass(frozen=True)

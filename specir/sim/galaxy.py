@@ -97,6 +97,7 @@ DEFAULT_GALAXY = {
     "nlr_sigma": 200.0,
     "av_lines": 1.0,
     "agb_ratio": 0.65,
+    "av_hot": 25.0,
 }
 """Parameters of one reference galaxy (a main-sequence disc at z = 0.1, log M* ≈ 10.45,
 SFR ≈ 2 Msun/yr) for :func:`model_photometry`; the keys are those drawn by

@@ -229,6 +229,7 @@ def draw_population(n, rng, config):
     ra, dec = _footprint(n, rng, pop_cfg.sky_patch)
     agb_ratio = rng.uniform(*pop_cfg.agb_ratio_range, n)  # drawn last: earlier draws unchanged
     agn.update(_draw_clumpy_torus(n, rng, config.agn))  # after it: the same holds for these
+    agn.update(_draw_type2_extinction(n, rng, config.agn))  # and after those, for these
     return {
         "ra": ra,
         "dec": dec,
@@ -299,6 +300,15 @@ def _draw_clumpy_torus(n, rng, cfg):
         "torus_y": 10.0 ** rng.uniform(np.log10(5.0), np.log10(30.0), n),
         "torus_q": rng.uniform(1.0, 2.0, n),
     }
+
+
+def _draw_type2_extinction(n, rng, cfg):
+    """A_V towards the hot dust of a type 2 AGN (``type2_view = "extinction"``), drawn
+    uniformly in ``type2_av_hot_range`` for every galaxy (used only where the AGN is of type
+    2). NaN, and no draw, for ``"fraction"`` (a type 2 keeps a fixed share of its hot dust)."""
+    if cfg.type2_view != "extinction":
+        return {"av_hot": np.full(n, np.nan)}
+    return {"av_hot": rng.uniform(*cfg.type2_av_hot_range, n)}
 
 
 def _footprint(n, rng, patch=()):

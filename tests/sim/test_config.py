@@ -22,6 +22,8 @@ def test_defaults_are_the_sdss_main_sample():
         ("[sdss]\nr_limit = -3\n", "sdss.r_limit"),
         ("[sdss]\nresolution = 'high'\n", "sdss.resolution"),
         ("[agn]\nfraction_at_1e11 = 1.5\n", "agn.fraction_at_1e11"),
+        ("[agn]\ntype2_view = 'hidden'\n", "agn.type2_view"),
+        ("[agn]\ntype2_av_hot_range = [20.0]\n", "agn.type2_av_hot_range"),
         ("[wise]\nsigma_mjy = [0.01, 0.01, 0.1]\n", "wise.sigma_mjy"),
         ("[sdss]\nrlimit = 17\n", "sdss.rlimit"),
         ("[telescope]\nx = 1\n", "telescope"),
@@ -45,6 +47,20 @@ def test_toml_overrides(tmp_path):
     assert cfg.sdss.r_limit == 17.0
     assert cfg.population.z_range == (0.02, 0.2)
     assert cfg.agn == SimConfig().agn
+
+
+def test_the_default_bundles_training_survey_config():
+    """``sim.toml`` beside the shipped weights reproduces the survey they were trained on:
+    z from 0.002 and type 2 AGN seen as the simulator then saw them."""
+    from pathlib import Path
+
+    import specir
+
+    path = Path(specir.__file__).parent / "data" / "models" / "default" / "sim.toml"
+    cfg = load_config(path)
+    assert cfg.population.z_range == (0.002, 0.35)
+    assert cfg.agn.type2_view == "fraction" != SimConfig().agn.type2_view
+    assert cfg.agn.torus == SimConfig().agn.torus == "clumpy"
 
 
 def test_missing_and_broken_files(tmp_path):

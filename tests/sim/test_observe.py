@@ -83,13 +83,44 @@ def test_observe_wise_reports_upper_limits_like_allwise():
 
 def test_torus_carries_the_configured_fraction_of_lbol():
     w = np.geomspace(3e3, 3e7, 20000)
-    lum = np.trapezoid(torus(w, AGN), w)
+    lum = np.trapezoid(torus(w, AGN), w)  # no av_hot: the "fraction" view of a type 2
     expected = (0.6 * 0.15 + 0.25) * 10**45.0  # type 2 keeps 60% of the hot dust
     assert lum == pytest.approx(expected, rel=0.02)
     assert np.all(torus(w, {**AGN, "agn_type": 0}) == 0)
     # the clumpy torus adds its share, all of it in type 2 too (nearly isotropic emission)
     clumpy = {**AGN, "f_torus": 0.25, "torus_y": 10.0, "torus_q": 1.5}
     assert np.trapezoid(torus(w, clumpy), w) == pytest.approx(expected + 0.25e45, rel=0.02)
+    # a type 1 emits all of each component, whatever av_hot says
+    type1 = {**clumpy, "agn_type": 1, "av_hot": 30.0}
+    assert np.trapezoid(torus(w, type1), w) == pytest.approx(0.65e45, rel=0.02)
+
+
+def test_type2_torus_seen_through_its_hot_dust_extinction():
+    """``av_hot``: type 1 AGN are 7 (10) times brighter than type 2 in the near-infrared at
+    fixed mid-infrared (X-ray) luminosity (Burtscher et al. 2015), the mid-infrared nearly
+    isotropic; the extinction grows with A_V and falls from 2 to 4 µm."""
+    rng = np.random.default_rng(3)
+    w = np.array([2.2e4, 3.0e4, 4.0e4, 12e4])
+    ratios = []
+    for _ in range(300):
+        p = {
+            **AGN, "f_torus": 0.25, "t_hot": rng.uniform(1000.0, 1400.0),
+            "torus_y": 10.0 ** rng.uniform(np.log10(5.0), np.log10(30.0)),
+            "torus_q": rng.uniform(1.0, 2.0), "av_hot": rng.uniform(15.0, 35.0),
+        }  # fmt: skip
+        one = {**p, "agn_type": 1}
+        type1 = torus(w, one) + agn_optical(w, one)
+        type2 = torus(w, p)
+        ratios.append(type1 / type2)
+    ratios = np.array(ratios)
+    at_fixed_mir = ratios[:, 0] / ratios[:, 3]
+    lo, mid, hi = np.percentile(at_fixed_mir, [16, 50, 84])
+    assert lo < 7.0 < hi and mid > 3.0
+    assert np.median(ratios[:, 3]) < 1.15  # 12 µm: nearly isotropic
+    assert np.all(np.median(ratios[:, :3], axis=0)[:-1] > np.median(ratios[:, :3], axis=0)[1:])
+    base = {**AGN, "f_torus": 0.25, "torus_y": 10.0, "torus_q": 1.5}
+    k = [torus(w, {**base, "av_hot": a})[0] for a in (0.0, 15.0, 35.0)]
+    assert k[0] > k[1] > k[2]
 
 
 def test_clumpy_torus_fills_the_gap_between_hot_and_warm_dust():

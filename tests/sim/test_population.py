@@ -93,10 +93,32 @@ def test_clumpy_torus_is_drawn_after_everything_else():
     assert p["torus_q"].min() >= 1 and p["torus_q"].max() <= 2
     assert np.median(p["f_torus"]) == pytest.approx(0.25, rel=0.05)
     for key in old:
-        if key not in ("f_torus", "torus_y", "torus_q"):
+        if key not in ("f_torus", "torus_y", "torus_q", "av_hot"):  # av_hot: drawn after them
+            assert np.array_equal(old[key], p[key], equal_nan=True), key
+
+
+def test_type2_extinction_is_drawn_last():
+    """``type2_view = "extinction"`` draws A_V(hot) after everything else, in its range."""
+    p = draw_population(3000, np.random.default_rng(5), SimConfig())  # the default
+    frac = SimConfig(agn=AGNConfig(type2_view="fraction"))
+    old = draw_population(3000, np.random.default_rng(5), frac)
+    assert np.all(np.isnan(old["av_hot"]))
+    assert p["av_hot"].min() >= 15.0 and p["av_hot"].max() <= 35.0
+    assert np.median(p["av_hot"]) == pytest.approx(25.0, abs=1.0)
+    for key in old:
+        if key != "av_hot":
             assert np.array_equal(old[key], p[key], equal_nan=True), key
 
 
 def test_unknown_torus_is_refused_by_name():
     with pytest.raises(SpecIRInputError, match=r"agn\.torus.*two-temperature, clumpy"):
         AGNConfig(torus="smooth")
+
+
+def test_type2_view_settings_are_checked_by_name():
+    with pytest.raises(SpecIRInputError, match=r"agn\.type2_view.*fraction, extinction"):
+        AGNConfig(type2_view="screen")
+    with pytest.raises(SpecIRInputError, match=r"agn\.type2_av_hot_range.*swap"):
+        AGNConfig(type2_av_hot_range=(35.0, 15.0))
+    with pytest.raises(SpecIRInputError, match=r"agn\.type2_av_hot_range"):
+        AGNConfig(type2_av_hot_range=(-5.0, 15.0))
