@@ -14,6 +14,7 @@ from specir.sim.realism import (
     JARRETT_LOCI,
     K_BOL_X,
     L_SUN_ERG_S,
+    L_X_SCATTER_DEX,
     MATEOS12,
     SSFR_BINS,
     Tolerances,
@@ -69,7 +70,8 @@ def test_a_universe_on_the_published_relations_passes_them():
     rows = rows_by_name(report)
     info = [r for r in report.rows if r["informative"]]
     reference = [r for r in info if r["group"] == "Cluver et al. 2014"]
-    assert len(reference) == 1 and all("log sSFR" in r["relation"] for r in info[:-1])
+    others = [r for r in info if r not in reference and "measured L_X" not in r["relation"]]
+    assert len(reference) == 1 and all("log sSFR" in r["relation"] for r in others)
     # the superseded Cluver et al. (2014) calibration gives other masses, but does not count
     assert abs(reference[0]["simulation"]) > 0.05
     assert len(report.counted) == len(report.rows) - len(info)
@@ -222,3 +224,30 @@ def test_mateos_completeness_by_type_counts_only_luminous_agn_at_any_w2():
     rows = {r["relation"]: r for r in realism_report(df).rows if r["group"] == "Mateos et al. 2012"}
     t1 = next(r for n, r in rows.items() if "type 1" in n)
     assert t1["simulation"] == pytest.approx(0.2) and not t1["passed"]
+
+
+def test_mateos_rows_with_a_scattered_x_ray_selection_are_informative():
+    """Selected on a measured L_X scattering by L_X_SCATTER_DEX, fainter AGN enter with their
+    chance of passing the cut: here blue ones, which lower the completeness."""
+    from scipy.special import ndtr
+
+    df = published_universe(600, seed=8)
+    i = np.arange(len(df))
+    log_l = 44.0 + np.log10(K_BOL_X)
+    df["agn_type_true"] = np.select([i < 50, i < 100], [1, 1], 0).astype(np.int8)
+    df["log_lagn_true"] = np.select([i < 50, i < 100], [log_l + 0.2, log_l - 0.5], np.nan)
+    _set_w1_w2(df, i < 49, 1.0)  # 49 of 50 luminous type 1 are red
+    _set_w1_w2(df, (i >= 50) & (i < 100), 0.1)  # the fainter ones are blue
+    rows = [r for r in realism_report(df).rows if "measured L_X" in r["relation"]]
+    assert len(rows) == 2 and all(r["informative"] for r in rows)
+    t1 = next(r for r in rows if "type 1" in r["relation"])
+    hi, lo = ndtr(0.2 / L_X_SCATTER_DEX), ndtr(-0.5 / L_X_SCATTER_DEX)
+    assert t1["simulation"] == pytest.approx(49 * hi / (50 * hi + 50 * lo))
+    assert t1["n"] == round(50 * hi + 50 * lo)
+    fixed = next(
+        r
+        for r in realism_report(df).rows
+        if r["relation"].startswith("W1-W2 >= 0.8 completeness, type 1, L_X")
+    )
+    assert fixed["simulation"] == pytest.approx(0.98)
+    assert fixed["simulation"] > t1["simulation"]
