@@ -132,6 +132,10 @@ def model_photometry(**params):
         raise SpecIRInputError(
             sorted(unknown)[0], "is not a galaxy parameter", f"use one of {sorted(DEFAULT_GALAXY)}"
         )
+    if not (np.isnan(p["av_hot"]) or p["av_hot"] >= 0.0):  # NaN: the "fraction" view
+        raise SpecIRInputError(
+            "av_hot", f"is {p['av_hot']!r}", "give an A_V >= 0 mag, or NaN for a fixed share"
+        )
     sed = _sed()
     z = float(p["z"])
     flam, truth = sed.compute(p)

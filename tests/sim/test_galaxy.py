@@ -75,3 +75,15 @@ def test_agn_luminosity_raises_w1_w2_monotonically():
 def test_unknown_parameter_is_named():
     with pytest.raises(SpecIRInputError, match="qpha"):
         model_photometry(qpha=3.0)
+
+
+def test_type2_hot_dust_extinction_fades_the_near_infrared_more():
+    """A type 2 behind more A_V(hot) is fainter in W1 and W2, W1 the more (the curve falls
+    with wavelength); NaN is the fixed-share view; a negative A_V is refused by name."""
+    seen = [model_photometry(agn_type=2, log_lagn=45.5, av_hot=a) for a in (0.0, 15.0, 35.0)]
+    w1 = [p["w1_mag"] for p in seen]
+    assert w1[0] < w1[1] < w1[2]
+    assert w12(seen[2]) > w12(seen[0])
+    assert np.isfinite(model_photometry(agn_type=2, log_lagn=45.5, av_hot=np.nan)["w1_mag"])
+    with pytest.raises(SpecIRInputError, match="av_hot"):
+        model_photometry(agn_type=2, av_hot=-3.0)
