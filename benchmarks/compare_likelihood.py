@@ -9,6 +9,9 @@ on the validation detections, or by the training likelihood over every validatio
 and scores both on the same test split. ``--option targets`` fits the WISE heads to the
 measurements or, on a simulated survey, to the noise-free simulated magnitudes
 (:func:`specir.dataset.true_targets`); both are scored against the measurements.
+``--option capacity`` trains the default architecture against a wider one (:data:`WIDE`:
+twice the convolution channels, a wider MLP and latent), to see whether the network's size
+limits how close it comes to the information ceiling.
 Both runs train the default bundle's configuration
 (``specir/data/models/default/train.toml``) on the same rows of the training survey for the
 same epochs, differing only in the option; each then fits its per-band σ factors on the
@@ -44,11 +47,16 @@ OPTIONS = {
     "nondetections": ("censored", "flux"),
     "calibration": ("detections", "likelihood"),
     "targets": ("observed", "true"),
+    "capacity": ("default", "wide"),
 }
 """The settings compared for each option: the first is the reference."""
+WIDE = {"channels": (64, 128, 256), "mlp_hidden": 384, "latent_dim": 32}
+"""The architecture of ``--option capacity``'s ``"wide"`` run (the rest as the default's)."""
 
 
 def _run(option, value, args, out):
+    import dataclasses
+
     from specir.bundle import load_bundle
     from specir.dataset import read_catalog_arrays
     from specir.scoring import metrics_for_split
@@ -62,8 +70,10 @@ def _run(option, value, args, out):
         epochs=args.epochs,
         max_rows=args.rows,
         device="cpu",
-        **{option: value},
+        **({} if option == "capacity" else {option: value}),
     )
+    if option == "capacity" and value == "wide":
+        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, **WIDE))
     data = read_catalog_arrays(
         cfg.catalog, cfg.columns, z_range=cfg.z_range, max_rows=cfg.max_rows, progress=False
     )
