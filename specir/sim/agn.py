@@ -179,7 +179,7 @@ def torus(wave, p):
     1500 K × Y^(-1/2.8) (:func:`_clumpy_temperatures`, blackbodies: optically thick clouds).
 
     These are the spectra of unobscured (type 1) AGN. A type 2 is seen through its torus:
-    with a finite ``p["av_hot"]`` its hot dust lies behind that extra A_V and each shell of the
+    with a finite ``p["av_hot"]`` its hot dust lies behind that A_V (mag) and each shell of the
     clumpy torus behind the share of it outside the shell (:func:`_outer_share`), with the
     Milky Way's infrared extinction curve (:func:`specir.sim.extinction.mir_extinction`); the
     warm dust, mostly outside the torus, is seen unobscured. Without it (``NaN`` or absent) a
@@ -191,7 +191,7 @@ def torus(wave, p):
     lbol = 10.0 ** p["log_lagn"]
     av_hot = float(p.get("av_hot", np.nan)) if p["agn_type"] == 2 else 0.0
     screen = np.isfinite(av_hot)
-    hot_share = 1.0 if screen or p["agn_type"] == 1 else 0.6
+    hot_share = 1.0 if screen else 0.6  # a type 1 has av_hot 0: all of it, unextinguished
     # (temperature, β, share of L_bol, A_V in front of it)
     parts = [(p["t_hot"], 0.0, p["f_hot"] * hot_share, av_hot if screen else 0.0)]
     parts.append((p["t_warm"], 1.5, p["f_warm"], 0.0))
