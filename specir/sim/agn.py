@@ -182,7 +182,7 @@ def torus(wave, p):
     with a finite ``p["av_hot"]`` its hot dust lies behind that A_V (mag) and each shell of the
     clumpy torus behind the share of it outside the shell (:func:`_outer_share`), with the
     Milky Way's infrared extinction curve (:func:`specir.sim.extinction.mir_extinction`); the
-    warm dust, mostly outside the torus, is seen unobscured. Without it (``NaN`` or absent) a
+    warm dust, mostly outside the torus, is seen unobscured. With ``NaN`` (or no ``av_hot``) a
     type 2 keeps 60% of the hot component and all of the clumpy torus.
     """
     wave = np.asarray(wave, float)
@@ -190,7 +190,7 @@ def torus(wave, p):
         return np.zeros_like(wave)
     lbol = 10.0 ** p["log_lagn"]
     av_hot = float(p.get("av_hot", np.nan)) if p["agn_type"] == 2 else 0.0
-    screen = np.isfinite(av_hot)
+    screen = not np.isnan(av_hot)  # only NaN means the fixed-share view
     hot_share = 1.0 if screen else 0.6  # a type 1 has av_hot 0: all of it, unextinguished
     # (temperature, β, share of L_bol, A_V in front of it)
     parts = [(p["t_hot"], 0.0, p["f_hot"] * hot_share, av_hot if screen else 0.0)]

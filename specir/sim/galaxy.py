@@ -132,9 +132,13 @@ def model_photometry(**params):
         raise SpecIRInputError(
             sorted(unknown)[0], "is not a galaxy parameter", f"use one of {sorted(DEFAULT_GALAXY)}"
         )
-    if not (np.isnan(p["av_hot"]) or p["av_hot"] >= 0.0):  # NaN: the "fraction" view
+    try:
+        av_hot = float(p["av_hot"])
+    except (TypeError, ValueError):
+        av_hot = -1.0  # not a number: refused below
+    if not (np.isnan(av_hot) or 0.0 <= av_hot < np.inf):  # NaN: the "fraction" view
         raise SpecIRInputError(
-            "av_hot", f"is {p['av_hot']!r}", "give an A_V >= 0 mag, or NaN for a fixed share"
+            "av_hot", f"is {p['av_hot']!r}", "give a finite A_V >= 0 mag, or NaN for a fixed share"
         )
     sed = _sed()
     z = float(p["z"])

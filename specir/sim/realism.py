@@ -281,7 +281,8 @@ def _stern(rep, c, tol_rel, tol_comp):
         rep.add("Mateos et al. 2012", relation, ref["completeness"], frac, ref["error"], m.sum())
     # the same selected on a measured L_X that scatters about L_bol / K_BOL_X: each AGN counts
     # with its probability of passing the cut (N: the expected number selected)
-    log_lx = np.where(c["agn"], c["log_lagn"], -np.inf) - np.log10(K_BOL_X)
+    log_lx = np.where(c["agn"] & np.isfinite(c["log_lagn"]), c["log_lagn"], -np.inf)
+    log_lx = log_lx - np.log10(K_BOL_X)  # an AGN without a luminosity is never selected
     chance = ndtr((log_lx - MATEOS12["log_lx_min"]) / L_X_SCATTER_DEX)
     for t in (1, 2):
         w = np.where(c["agn_type"] == t, chance, 0.0)

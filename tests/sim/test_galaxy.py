@@ -85,5 +85,6 @@ def test_type2_hot_dust_extinction_fades_the_near_infrared_more():
     assert w1[0] < w1[1] < w1[2]
     assert w12(seen[2]) > w12(seen[0])
     assert np.isfinite(model_photometry(agn_type=2, log_lagn=45.5, av_hot=np.nan)["w1_mag"])
-    with pytest.raises(SpecIRInputError, match="av_hot"):
-        model_photometry(agn_type=2, av_hot=-3.0)
+    for bad in (-3.0, np.inf, "deep"):
+        with pytest.raises(SpecIRInputError, match="av_hot"):
+            model_photometry(agn_type=2, av_hot=bad)

@@ -238,6 +238,7 @@ def test_mateos_rows_with_a_scattered_x_ray_selection_are_informative():
     df["log_lagn_true"] = np.select([i < 50, i < 100], [log_l + 0.2, log_l - 0.5], np.nan)
     _set_w1_w2(df, i < 49, 1.0)  # 49 of 50 luminous type 1 are red
     _set_w1_w2(df, (i >= 50) & (i < 100), 0.1)  # the fainter ones are blue
+    df.loc[i == 120, ["agn_type_true", "log_lagn_true"]] = [1, np.nan]  # no luminosity: not picked
     rows = [r for r in realism_report(df).rows if "measured L_X" in r["relation"]]
     assert len(rows) == 2 and all(r["informative"] for r in rows)
     t1 = next(r for r in rows if "type 1" in r["relation"])
